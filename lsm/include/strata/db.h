@@ -1,0 +1,62 @@
+// DB: an LSM-tree key-value store in one directory. Keys and values are byte
+// strings; keys are ordered by memcmp. All methods are thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "strata/iterator.h"
+#include "strata/options.h"
+#include "strata/status.h"
+#include "strata/write_batch.h"
+
+namespace strata {
+
+// A consistent read view: reads at a snapshot see the writes that had returned before
+// it was taken, and nothing later.
+class Snapshot {
+ protected:
+  virtual ~Snapshot() = default;
+};
+
+class DB {
+ public:
+  // Opens (and with create_if_missing creates) the store in directory `path`,
+  // recovering any writes logged since the last flush. A store open in another
+  // process, or already open in this one, is reported as Status::Busy.
+  static Status Open(const Options& options, const std::string& path,
+                     std::unique_ptr<DB>* db);
+
+  DB() = default;
+  DB(const DB&) = delete;
+  DB& operator=(const DB&) = delete;
+  // Closes the store if Close() was not called; waits for background work.
+  virtual ~DB() = default;
+
+  virtual Status Put(const WriteOptions& options, std::string_view key,
+                     std::string_view value) = 0;
+  virtual Status Delete(const WriteOptions& options, std::string_view key) = 0;
+  // Applies every update of batch or none of them.
+  virtual Status Write(const WriteOptions& options, WriteBatch* batch) = 0;
+
+  // NotFound when the key has no value (never written or deleted).
+  virtual Status Get(const ReadOptions& options, std::string_view key,
+                     std::string* value) = 0;
+  // An iterator over user keys and values at options.snapshot (or now).
+  virtual std::unique_ptr<Iterator> NewIterator(const ReadOptions& options) = 0;
+
+  virtual const Snapshot* GetSnapshot() = 0;
+  virtual void ReleaseSnapshot(const Snapshot* snapshot) = 0;
+
+  // Writes the memtable to a level-0 table and waits until it is recorded.
+  virtual Status Flush() = 0;
+  // Waits for background work, releases the lock. Later calls return an error.
+  virtual Status Close() = 0;
+};
+
+// Removes every file of the store in path (which must not be open).
+Status DestroyDB(const std::string& path, const Options& options);
+
+}  // namespace strata

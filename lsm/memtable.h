@@ -1,0 +1,49 @@
+// MemTable: the in-memory, sorted buffer of recent writes, a skip list of internal
+// keys in an arena. One writer at a time (the DB's write leader) and any number of
+// concurrent lock-free readers. Memory is released only when the memtable is
+// destroyed (it is shared by readers through std::shared_ptr).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "strata/iterator.h"
+#include "strata/status.h"
+#include "lsm/dbformat.h"
+
+namespace strata {
+
+class MemTable {
+ public:
+  MemTable();
+  ~MemTable();
+  MemTable(const MemTable&) = delete;
+  MemTable& operator=(const MemTable&) = delete;
+
+  // Bytes allocated by the arena, including its overhead. Safe to call concurrently
+  // with a writer.
+  size_t ApproximateMemoryUsage() const;
+
+  // Iterator over (internal key, value) entries in internal-key order. The memtable
+  // must outlive it.
+  std::unique_ptr<Iterator> NewIterator() const;
+
+  // Adds one entry. Requires external synchronization between writers; readers may
+  // run concurrently.
+  void Add(SequenceNumber seq, ValueType type, std::string_view user_key,
+           std::string_view value);
+
+  // Looks up the newest entry for key.user_key() with sequence <= the lookup's
+  // sequence. Returns false if there is none. Otherwise returns true and sets
+  // *status = OK and *value for a value, or *status = NotFound for a deletion.
+  bool Get(const LookupKey& key, std::string* value, Status* status) const;
+
+  bool empty() const;
+
+ private:
+  struct Rep;
+  std::unique_ptr<Rep> rep_;
+};
+
+}  // namespace strata

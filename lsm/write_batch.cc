@@ -1,0 +1,113 @@
+#include "strata/write_batch.h"
+
+#include "lsm/coding.h"
+#include "lsm/memtable.h"
+#include "lsm/write_batch_internal.h"
+
+namespace strata {
+
+WriteBatch::WriteBatch() { Clear(); }
+
+void WriteBatch::Clear() {
+  rep_.clear();
+  rep_.resize(WriteBatchInternal::kHeaderSize);
+}
+
+uint32_t WriteBatch::Count() const { return DecodeFixed32(rep_.data() + 8); }
+
+void WriteBatch::Put(std::string_view key, std::string_view value) {
+  WriteBatchInternal::SetCount(this, Count() + 1);
+  rep_.push_back(static_cast<char>(ValueType::kValue));
+  PutLengthPrefixed(&rep_, key);
+  PutLengthPrefixed(&rep_, value);
+}
+
+void WriteBatch::Delete(std::string_view key) {
+  WriteBatchInternal::SetCount(this, Count() + 1);
+  rep_.push_back(static_cast<char>(ValueType::kDeletion));
+  PutLengthPrefixed(&rep_, key);
+}
+
+void WriteBatch::Append(const WriteBatch& other) {
+  WriteBatchInternal::SetCount(this, Count() + other.Count());
+  rep_.append(other.rep_, WriteBatchInternal::kHeaderSize);
+}
+
+Status WriteBatch::Iterate(Handler* handler) const {
+  std::string_view input(rep_);
+  if (input.size() < WriteBatchInternal::kHeaderSize) {
+    return Status::Corruption("write batch shorter than its header");
+  }
+  input.remove_prefix(WriteBatchInternal::kHeaderSize);
+  uint32_t found = 0;
+  while (!input.empty()) {
+    auto type = static_cast<ValueType>(input[0]);
+    input.remove_prefix(1);
+    std::string_view key, value;
+    switch (type) {
+      case ValueType::kValue:
+        if (!GetLengthPrefixed(&input, &key) || !GetLengthPrefixed(&input, &value)) {
+          return Status::Corruption("bad put record in write batch");
+        }
+        handler->Put(key, value);
+        break;
+      case ValueType::kDeletion:
+        if (!GetLengthPrefixed(&input, &key)) {
+          return Status::Corruption("bad delete record in write batch");
+        }
+        handler->Delete(key);
+        break;
+      default:
+        return Status::Corruption("unknown record type in write batch");
+    }
+    found++;
+  }
+  if (found != Count()) return Status::Corruption("write batch has the wrong record count");
+  return Status::OK();
+}
+
+SequenceNumber WriteBatchInternal::Sequence(const WriteBatch& batch) {
+  return DecodeFixed64(batch.rep_.data());
+}
+
+void WriteBatchInternal::SetSequence(WriteBatch* batch, SequenceNumber seq) {
+  EncodeFixed64(batch->rep_.data(), seq);
+}
+
+void WriteBatchInternal::SetCount(WriteBatch* batch, uint32_t count) {
+  EncodeFixed32(batch->rep_.data() + 8, count);
+}
+
+Status WriteBatchInternal::SetContents(WriteBatch* batch, std::string_view contents) {
+  if (contents.size() < kHeaderSize) {
+    return Status::Corruption("write batch shorter than its header");
+  }
+  batch->rep_.assign(contents.data(), contents.size());
+  return Status::OK();
+}
+
+namespace {
+
+class MemTableInserter final : public WriteBatch::Handler {
+ public:
+  MemTableInserter(SequenceNumber seq, MemTable* memtable) : seq_(seq), memtable_(memtable) {}
+  void Put(std::string_view key, std::string_view value) override {
+    memtable_->Add(seq_++, ValueType::kValue, key, value);
+  }
+  void Delete(std::string_view key) override {
+    memtable_->Add(seq_++, ValueType::kDeletion, key, std::string_view());
+  }
+
+ private:
+  SequenceNumber seq_;
+  MemTable* memtable_;
+};
+
+}  // namespace
+
+Status WriteBatchInternal::InsertInto(const WriteBatch& batch, MemTable* memtable) {
+  MemTableInserter inserter(Sequence(batch), memtable);
+  return batch.Iterate(&inserter);
+}
+
+}  // namespace strata
