@@ -38,6 +38,14 @@ class Status {
   bool IsIOError() const { return code_ == Code::kIOError; }
   bool IsBusy() const { return code_ == Code::kBusy; }
 
+  // The same code with `context: ` put before the message, to say where it happened.
+  Status WithContext(std::string_view context) const {
+    if (ok()) return *this;
+    std::string message(context);
+    if (!message_.empty()) message.append(": ").append(message_);
+    return Status(code_, message);
+  }
+
   Code code() const { return code_; }
   const std::string& message() const { return message_; }
   // "OK", or the code's name and the message, e.g. "IO error: /x/000012.log: No space left".

@@ -1,0 +1,61 @@
+// Arena: a bump allocator for the memtable. Memory comes in blocks and is released
+// all at once when the arena is destroyed, which is what a memtable needs: entries
+// are never freed individually, and skip list nodes stay valid for the memtable's
+// whole life, so lock-free readers can hold pointers into it without reference counts.
+//
+// Allocate* requires external synchronization (the memtable's single writer);
+// MemoryUsage() may be read from any thread at any time.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+namespace strata {
+
+class Arena {
+ public:
+  static constexpr size_t kDefaultBlockSize = 4096;
+  // Every AllocateAligned result is a multiple of this; enough for any scalar type.
+  static constexpr size_t kAlignment = alignof(std::max_align_t);
+
+  explicit Arena(size_t block_size = kDefaultBlockSize);
+  ~Arena();
+  Arena(const Arena&) = delete;
+  Arena& operator=(const Arena&) = delete;
+
+  // Returns bytes of uninitialized memory with no alignment guarantee. Requires bytes > 0.
+  char* Allocate(size_t bytes);
+  // Like Allocate, aligned to kAlignment. Requires bytes > 0.
+  char* AllocateAligned(size_t bytes);
+
+  // Bytes obtained from the system (whole blocks, including the unused tail of the
+  // current one) plus bookkeeping.
+  size_t MemoryUsage() const { return memory_usage_.load(std::memory_order_relaxed); }
+
+ private:
+  char* AllocateFallback(size_t bytes);
+  char* AllocateNewBlock(size_t block_bytes);
+
+  const size_t block_size_;
+  // The unused rest of the current block.
+  char* alloc_ptr_ = nullptr;
+  size_t alloc_bytes_remaining_ = 0;
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  // Relaxed: a reader only needs an estimate, and it is never used to publish memory.
+  std::atomic<size_t> memory_usage_{0};
+};
+
+inline char* Arena::Allocate(size_t bytes) {
+  // Zero-byte allocations would make distinct allocations share an address.
+  if (bytes <= alloc_bytes_remaining_ && bytes > 0) {
+    char* result = alloc_ptr_;
+    alloc_ptr_ += bytes;
+    alloc_bytes_remaining_ -= bytes;
+    return result;
+  }
+  return AllocateFallback(bytes);
+}
+
+}  // namespace strata

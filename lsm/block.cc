@@ -1,0 +1,252 @@
+#include "lsm/block.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "lsm/coding.h"
+
+namespace strata {
+namespace {
+
+struct EntryHeader {
+  uint32_t shared = 0;
+  uint32_t non_shared = 0;
+  uint32_t value_length = 0;
+  const char* key_delta = nullptr;  // non_shared key bytes, then value_length value bytes
+};
+
+// Decodes the entry at p; nullptr if its header or its bytes do not fit before limit.
+const char* DecodeEntry(const char* p, const char* limit, EntryHeader* entry) {
+  if (limit - p < 3) return nullptr;
+  const auto* u = reinterpret_cast<const unsigned char*>(p);
+  if ((u[0] | u[1] | u[2]) < 0x80) {  // common case: all three lengths are one byte
+    entry->shared = u[0];
+    entry->non_shared = u[1];
+    entry->value_length = u[2];
+    p += 3;
+  } else {
+    if ((p = GetVarint32Ptr(p, limit, &entry->shared)) == nullptr) return nullptr;
+    if ((p = GetVarint32Ptr(p, limit, &entry->non_shared)) == nullptr) return nullptr;
+    if ((p = GetVarint32Ptr(p, limit, &entry->value_length)) == nullptr) return nullptr;
+  }
+  uint64_t body = uint64_t{entry->non_shared} + entry->value_length;
+  if (body > static_cast<uint64_t>(limit - p)) return nullptr;
+  entry->key_delta = p;
+  return p + body;
+}
+
+}  // namespace
+
+Block::Block(std::string contents) : data_(std::move(contents)) {
+  status_ = Check();
+  if (!status_.ok()) {
+    // An empty view: iterators see no entries, only the status.
+    restarts_offset_ = 0;
+    num_restarts_ = 0;
+    num_entries_ = 0;
+    min_key_length_ = 0;
+  }
+}
+
+Status Block::Check() {
+  if (data_.size() < sizeof(uint32_t)) return Status::Corruption("block too short");
+  if (data_.size() > std::numeric_limits<uint32_t>::max()) {
+    return Status::Corruption("block too large");
+  }
+  const uint32_t size = static_cast<uint32_t>(data_.size());
+  num_restarts_ = DecodeFixed32(data_.data() + size - 4);
+  const uint32_t max_restarts = (size - 4) / 4;
+  if (num_restarts_ == 0 || num_restarts_ > max_restarts) {
+    return Status::Corruption("bad block restart count");
+  }
+  restarts_offset_ = size - 4 - 4 * num_restarts_;
+  const char* restarts = data_.data() + restarts_offset_;
+  if (DecodeFixed32(restarts) != 0) return Status::Corruption("block's first restart is not 0");
+
+  const char* const base = data_.data();
+  const char* const limit = base + restarts_offset_;
+  const char* p = base;
+  uint32_t next_restart = 0;  // index of the restart point the walk expects next
+  uint64_t previous_key_length = 0;
+  size_t min_key_length = std::numeric_limits<size_t>::max();
+  while (p < limit) {
+    const uint32_t offset = static_cast<uint32_t>(p - base);
+    bool at_restart = false;
+    if (next_restart < num_restarts_) {
+      uint32_t restart = DecodeFixed32(restarts + 4 * next_restart);
+      if (restart < offset) return Status::Corruption("block restart point inside an entry");
+      at_restart = restart == offset;
+    }
+    EntryHeader entry;
+    const char* next = DecodeEntry(p, limit, &entry);
+    if (next == nullptr) return Status::Corruption("bad entry in block");
+    if (at_restart && entry.shared != 0) {
+      return Status::Corruption("block entry at a restart point shares a prefix");
+    }
+    if (entry.shared > previous_key_length) {
+      return Status::Corruption("block entry shares more than the previous key");
+    }
+    previous_key_length = uint64_t{entry.shared} + entry.non_shared;
+    min_key_length = std::min<uint64_t>(min_key_length, previous_key_length);
+    num_entries_++;
+    if (at_restart) next_restart++;
+    p = next;
+  }
+  // Every restart must have landed on an entry; an empty block has exactly one, at 0.
+  bool empty_block = restarts_offset_ == 0 && num_restarts_ == 1;
+  if (!empty_block && next_restart != num_restarts_) {
+    return Status::Corruption("block restart points out of order or past the entries");
+  }
+  min_key_length_ = num_entries_ == 0 ? 0 : min_key_length;
+  return Status::OK();
+}
+
+// Seek binary-searches the restart points and scans forward; Prev goes back to the
+// restart point before the current entry and scans forward to the entry before it.
+// Decoding is bounds-checked even though the Block checked its structure: a failed
+// check makes the iterator invalid with a Corruption status, for good.
+class Block::Iter final : public Iterator {
+ public:
+  Iter(const Block* block, const Comparator* comparator)
+      : comparator_(comparator),
+        data_(block->data_.data()),
+        restarts_(block->restarts_offset_),
+        num_restarts_(block->num_restarts_),
+        current_(restarts_),
+        next_(restarts_),
+        restart_index_(num_restarts_),
+        status_(block->status_) {}
+
+  bool Valid() const override { return current_ < restarts_; }
+  Status status() const override { return status_; }
+  std::string_view key() const override { return key_; }
+  std::string_view value() const override { return value_; }
+
+  void Next() override { ParseNextKey(); }
+
+  void Prev() override {
+    if (!Valid()) return;
+    const uint32_t original = current_;
+    while (RestartPoint(restart_index_) >= original) {
+      if (restart_index_ == 0) {
+        MarkInvalid();
+        return;
+      }
+      restart_index_--;
+    }
+    SeekToRestartPoint(restart_index_);
+    while (ParseNextKey() && next_ < original) {
+    }
+  }
+
+  void Seek(std::string_view target) override {
+    if (!status_.ok() || num_restarts_ == 0) return;
+    // The last restart point whose key is < target; the answer is at or after it.
+    uint32_t left = 0, right = num_restarts_ - 1;
+    while (left < right) {
+      uint32_t mid = left + (right - left + 1) / 2;
+      std::string_view mid_key;
+      if (!KeyAtRestartPoint(mid, &mid_key)) return;
+      if (comparator_->Compare(mid_key, target) < 0) {
+        left = mid;
+      } else {
+        right = mid - 1;
+      }
+    }
+    SeekToRestartPoint(left);
+    while (ParseNextKey() && comparator_->Compare(key_, target) < 0) {
+    }
+  }
+
+  void SeekToFirst() override {
+    if (!status_.ok() || num_restarts_ == 0) return;
+    SeekToRestartPoint(0);
+    ParseNextKey();
+  }
+
+  void SeekToLast() override {
+    if (!status_.ok() || num_restarts_ == 0) return;
+    SeekToRestartPoint(num_restarts_ - 1);
+    while (ParseNextKey() && next_ < restarts_) {
+    }
+  }
+
+ private:
+  uint32_t RestartPoint(uint32_t index) const {
+    return DecodeFixed32(data_ + restarts_ + 4 * index);
+  }
+
+  // Positions before the entry at restart point index: the next ParseNextKey reads it.
+  void SeekToRestartPoint(uint32_t index) {
+    key_.clear();
+    restart_index_ = index;
+    current_ = restarts_;
+    next_ = RestartPoint(index);
+  }
+
+  bool KeyAtRestartPoint(uint32_t index, std::string_view* key) {
+    uint32_t offset = RestartPoint(index);
+    EntryHeader entry;
+    if (offset >= restarts_ || DecodeEntry(data_ + offset, data_ + restarts_, &entry) == nullptr ||
+        entry.shared != 0) {
+      CorruptionError();
+      return false;
+    }
+    *key = std::string_view(entry.key_delta, entry.non_shared);
+    return true;
+  }
+
+  // Moves to the entry at next_; false (and invalid) at the end or on corruption.
+  bool ParseNextKey() {
+    if (!status_.ok()) return false;
+    current_ = next_;
+    if (current_ >= restarts_) {
+      MarkInvalid();
+      return false;
+    }
+    EntryHeader entry;
+    const char* end = DecodeEntry(data_ + current_, data_ + restarts_, &entry);
+    if (end == nullptr || entry.shared > key_.size()) {
+      CorruptionError();
+      return false;
+    }
+    key_.resize(entry.shared);
+    key_.append(entry.key_delta, entry.non_shared);
+    value_ = std::string_view(entry.key_delta + entry.non_shared, entry.value_length);
+    next_ = static_cast<uint32_t>(end - data_);
+    while (restart_index_ + 1 < num_restarts_ && RestartPoint(restart_index_ + 1) <= current_) {
+      restart_index_++;
+    }
+    return true;
+  }
+
+  void MarkInvalid() {
+    current_ = restarts_;
+    next_ = restarts_;
+    restart_index_ = num_restarts_;
+    key_.clear();
+    value_ = {};
+  }
+
+  void CorruptionError() {
+    MarkInvalid();
+    status_ = Status::Corruption("bad entry in block");
+  }
+
+  const Comparator* const comparator_;
+  const char* const data_;
+  const uint32_t restarts_;  // offset of the restart array = end of the entries
+  const uint32_t num_restarts_;
+  uint32_t current_;        // offset of the current entry; >= restarts_ if not Valid()
+  uint32_t next_;           // offset of the entry after it
+  uint32_t restart_index_;  // the restart block current_ falls in
+  std::string key_;
+  std::string_view value_;
+  Status status_;
+};
+
+std::unique_ptr<Iterator> Block::NewIterator(const Comparator* comparator) const {
+  return std::make_unique<Iter>(this, comparator);
+}
+
+}  // namespace strata

@@ -1,0 +1,566 @@
+#include "lsm/db_impl.h"
+
+#include <algorithm>
+
+#include "lsm/db_iterator.h"
+#include "lsm/empty_iterator.h"
+#include "lsm/filename.h"
+#include "lsm/log_reader.h"
+#include "lsm/merging_iterator.h"
+#include "lsm/table_builder.h"
+#include "lsm/write_batch_internal.h"
+
+namespace strata {
+namespace {
+
+Status ClosedError(const std::string& dbname) {
+  return Status::InvalidArgument(dbname + ": store is closed");
+}
+
+}  // namespace
+
+// A writer waiting in writers_; the leader completes it on its behalf.
+struct DBImpl::Writer {
+  explicit Writer(WriteBatch* b, bool s) : batch(b), sync(s) {}
+  WriteBatch* batch;  // null: a request for room (Flush), not a write
+  bool sync;
+  bool done = false;
+  Status status;
+  std::condition_variable cv;
+};
+
+class DBImpl::SnapshotImpl final : public Snapshot {
+ public:
+  explicit SnapshotImpl(SequenceNumber s) : sequence(s) {}
+  ~SnapshotImpl() override = default;
+  const SequenceNumber sequence;
+};
+
+Status DB::Open(const Options& options, const std::string& path, std::unique_ptr<DB>* db) {
+  db->reset();
+  auto impl = std::make_unique<DBImpl>(options, path);
+  Status s = impl->Open();
+  if (s.ok()) *db = std::move(impl);
+  return s;
+}
+
+Status DestroyDB(const std::string& path, const Options& options) {
+  Env* env = options.env != nullptr ? options.env : Env::Default();
+  std::vector<std::string> children;
+  if (!env->GetChildren(path, &children).ok()) return Status::OK();  // nothing there
+  std::unique_ptr<FileLock> lock;
+  Status s = env->LockFile(LockFileName(path), &lock);
+  if (!s.ok()) return s;
+  for (const std::string& name : children) {
+    uint64_t number;
+    FileType type;
+    if (ParseFileName(name, &number, &type) && type != FileType::kLock) {
+      Status removed = env->RemoveFile(path + "/" + name);
+      if (s.ok() && !removed.ok()) s = removed;
+    }
+  }
+  lock.reset();
+  env->RemoveFile(LockFileName(path));
+  env->RemoveDir(path);
+  return s;
+}
+
+DBImpl::DBImpl(const Options& options, std::string dbname)
+    : options_(options),
+      env_(options.env != nullptr ? options.env : Env::Default()),
+      dbname_(std::move(dbname)),
+      table_cache_(std::make_unique<TableCache>(dbname_, options_, env_)),
+      versions_(std::make_unique<VersionSet>(dbname_, options_, env_)),
+      mem_(std::make_shared<MemTable>()) {}
+
+DBImpl::~DBImpl() { Close(); }
+
+Status DBImpl::Open() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  VersionEdit edit;
+  Status s = Recover(&edit, lock);
+  if (s.ok()) s = SwitchToNewLog(lock);
+  if (s.ok()) {
+    edit.SetLogNumber(logfile_number_);
+    s = versions_->LogAndApply(&edit, lock);
+  }
+  if (!s.ok()) {
+    closed_ = true;
+    if (logfile_ != nullptr) logfile_->Close();
+    return s;
+  }
+  DeleteObsoleteFiles(lock);
+  background_thread_ = std::thread([this] { BackgroundThreadMain(); });
+  return s;
+}
+
+Status DBImpl::Recover(VersionEdit* edit, std::unique_lock<std::mutex>& lock) {
+  Status s = env_->CreateDir(dbname_);
+  if (!s.ok()) return s;
+  s = env_->LockFile(LockFileName(dbname_), &db_lock_);
+  if (!s.ok()) return s;
+
+  if (!env_->FileExists(CurrentFileName(dbname_))) {
+    if (!options_.create_if_missing) {
+      return Status::InvalidArgument(dbname_ + ": no store here (create_if_missing is off)");
+    }
+    s = VersionSet::CreateNew(env_, dbname_);
+    if (!s.ok()) return s;
+  } else if (options_.error_if_exists) {
+    return Status::InvalidArgument(dbname_ + ": store exists (error_if_exists is on)");
+  }
+
+  s = versions_->Recover();
+  if (!s.ok()) return s;
+
+  std::vector<std::string> children;
+  s = env_->GetChildren(dbname_, &children);
+  if (!s.ok()) return s;
+  s = CheckTablesPresent(children);
+  if (!s.ok()) return s;
+
+  std::vector<uint64_t> logs;
+  for (const std::string& name : children) {
+    uint64_t number;
+    FileType type;
+    if (!ParseFileName(name, &number, &type)) continue;
+    versions_->MarkFileNumberUsed(number);
+    if (type == FileType::kLog && number >= versions_->LogNumber()) logs.push_back(number);
+  }
+  std::sort(logs.begin(), logs.end());
+  SequenceNumber max_sequence = versions_->LastSequence();
+  for (uint64_t number : logs) {
+    s = RecoverLogFile(number, edit, &max_sequence, lock);
+    if (!s.ok()) return s;
+  }
+  versions_->SetLastSequence(max_sequence);
+  return Status::OK();
+}
+
+Status DBImpl::CheckTablesPresent(const std::vector<std::string>& children) {
+  std::set<uint64_t> expected;
+  std::shared_ptr<const Version> current = versions_->current();
+  for (int level = 0; level < kNumLevels; level++) {
+    for (const auto& f : current->files[level]) expected.insert(f->number);
+  }
+  for (const std::string& name : children) {
+    uint64_t number;
+    FileType type;
+    if (ParseFileName(name, &number, &type) && type == FileType::kTable) expected.erase(number);
+  }
+  if (expected.empty()) return Status::OK();
+  return Status::Corruption(dbname_ + ": MANIFEST names missing table " +
+                            TableFileName(dbname_, *expected.begin()) + " (and " +
+                            std::to_string(expected.size() - 1) + " more)");
+}
+
+Status DBImpl::RecoverLogFile(uint64_t log_number, VersionEdit* edit,
+                              SequenceNumber* max_sequence, std::unique_lock<std::mutex>& lock) {
+  std::string path = LogFileName(dbname_, log_number);
+  std::unique_ptr<SequentialFile> file;
+  Status s = env_->NewSequentialFile(path, &file);
+  if (!s.ok()) return s;
+  log::Reader reader(file.get(), path);
+  std::string_view record;
+  std::string scratch;
+  WriteBatch batch;
+  auto mem = std::make_shared<MemTable>();
+  while (reader.ReadRecord(&record, &scratch)) {
+    s = WriteBatchInternal::SetContents(&batch, record);
+    if (s.ok()) s = WriteBatchInternal::InsertInto(batch, mem.get());
+    if (!s.ok()) return Status::Corruption(path + ": " + s.message());
+    SequenceNumber last = WriteBatchInternal::Sequence(batch) + batch.Count() - 1;
+    if (batch.Count() > 0 && last > *max_sequence) *max_sequence = last;
+    if (mem->ApproximateMemoryUsage() > options_.write_buffer_size) {
+      s = WriteLevel0Table(*mem, edit, lock);
+      if (!s.ok()) return s;
+      mem = std::make_shared<MemTable>();
+    }
+  }
+  if (!reader.status().ok()) return reader.status();
+  // Recovered writes go straight to a table, so the next log starts empty and this
+  // one becomes obsolete once the edit is recorded.
+  return WriteLevel0Table(*mem, edit, lock);
+}
+
+Status DBImpl::SwitchToNewLog(std::unique_lock<std::mutex>& lock) {
+  uint64_t number = versions_->NewFileNumber();
+  std::string path = LogFileName(dbname_, number);
+  lock.unlock();
+  std::unique_ptr<WritableFile> file;
+  Status s = env_->NewWritableFile(path, &file);
+  // The directory entry must be durable before any synced write lands in the log.
+  if (s.ok()) s = env_->SyncDir(dbname_);
+  lock.lock();
+  if (!s.ok()) {
+    if (file != nullptr) env_->RemoveFile(path);
+    return s;
+  }
+  if (logfile_ != nullptr) logfile_->Close();  // its records were flushed by AddRecord
+  logfile_ = std::move(file);
+  log_ = std::make_unique<log::Writer>(logfile_.get());
+  logfile_number_ = number;
+  return Status::OK();
+}
+
+Status DBImpl::WriteLevel0Table(const MemTable& mem, VersionEdit* edit,
+                                std::unique_lock<std::mutex>& lock) {
+  if (mem.empty()) return Status::OK();
+  FileMetaData meta;
+  meta.number = versions_->NewFileNumber();
+  pending_outputs_.insert(meta.number);
+  std::string path = TableFileName(dbname_, meta.number);
+  lock.unlock();
+
+  std::unique_ptr<WritableFile> file;
+  Status s = env_->NewWritableFile(path, &file);
+  if (s.ok()) {
+    TableBuilder builder(options_, file.get());
+    std::unique_ptr<Iterator> it = mem.NewIterator();
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (meta.smallest.empty()) meta.smallest.assign(it->key());
+      meta.largest.assign(it->key());
+      builder.Add(it->key(), it->value());
+    }
+    s = builder.Finish();
+    meta.file_size = builder.FileSize();
+    if (s.ok()) s = file->Sync();
+    if (s.ok()) s = file->Close();
+    if (s.ok()) s = env_->SyncDir(dbname_);
+    if (s.ok()) {
+      // Read it back before the MANIFEST names it: a table we cannot open must not
+      // replace the log that still holds its data.
+      std::shared_ptr<const Table> table;
+      s = table_cache_->FindTable(meta.number, meta.file_size, &table);
+    }
+  }
+  if (!s.ok()) env_->RemoveFile(path);
+
+  lock.lock();
+  pending_outputs_.erase(meta.number);
+  if (s.ok()) edit->AddFile(0, std::move(meta));
+  return s;
+}
+
+Status DBImpl::Put(const WriteOptions& options, std::string_view key, std::string_view value) {
+  WriteBatch batch;
+  batch.Put(key, value);
+  return Write(options, &batch);
+}
+
+Status DBImpl::Delete(const WriteOptions& options, std::string_view key) {
+  WriteBatch batch;
+  batch.Delete(key);
+  return Write(options, &batch);
+}
+
+Status DBImpl::Write(const WriteOptions& options, WriteBatch* batch) {
+  Writer w(batch, options.sync);
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (closed_) return ClosedError(dbname_);
+  writers_.push_back(&w);
+  w.cv.wait(lock, [&] { return w.done || &w == writers_.front(); });
+  if (w.done) return w.status;
+
+  // This thread leads a group: it writes for every writer queued behind it.
+  Status s = MakeRoomForWrite(/*force=*/batch == nullptr, lock);
+  SequenceNumber last_sequence = versions_->LastSequence();
+  Writer* last_writer = &w;
+  if (s.ok() && batch != nullptr) {
+    WriteBatch* group = BuildBatchGroup(&last_writer);
+    WriteBatchInternal::SetSequence(group, last_sequence + 1);
+    last_sequence += group->Count();
+    // Other writers only queue while the leader works, so the log and memtable are
+    // safe to use without the mutex.
+    lock.unlock();
+    s = log_->AddRecord(WriteBatchInternal::Contents(*group));
+    if (s.ok() && w.sync) s = logfile_->Sync();
+    bool log_failed = !s.ok();
+    if (s.ok()) s = WriteBatchInternal::InsertInto(*group, mem_.get());
+    lock.lock();
+    if (log_failed) RecordBackgroundError(s);
+    if (s.ok()) versions_->SetLastSequence(last_sequence);
+    if (group == &group_batch_) group_batch_.Clear();
+  }
+
+  while (true) {
+    Writer* ready = writers_.front();
+    writers_.pop_front();
+    if (ready != &w) {
+      ready->status = s;
+      ready->done = true;
+      ready->cv.notify_one();
+    }
+    if (ready == last_writer) break;
+  }
+  if (!writers_.empty()) {
+    writers_.front()->cv.notify_one();
+  } else if (shutting_down_) {
+    background_work_done_.notify_all();  // Close waits for the last writer
+  }
+  return s;
+}
+
+WriteBatch* DBImpl::BuildBatchGroup(Writer** last_writer) {
+  Writer* first = writers_.front();
+  WriteBatch* result = first->batch;
+  // Small writes get a small group so a lone small write is not delayed much.
+  size_t size = first->batch->ApproximateSize();
+  size_t max_size = size <= (128 << 10) ? size + (128 << 10) : (1 << 20);
+  *last_writer = first;
+  for (auto it = writers_.begin() + 1; it != writers_.end(); ++it) {
+    Writer* w = *it;
+    if (w->sync && !first->sync) break;  // a sync write must not ride a non-sync leader
+    if (w->batch == nullptr) break;      // a Flush request ends the group
+    size += w->batch->ApproximateSize();
+    if (size > max_size) break;
+    if (result == first->batch) {
+      group_batch_.Clear();
+      group_batch_.Append(*first->batch);
+      result = &group_batch_;
+    }
+    result->Append(*w->batch);
+    *last_writer = w;
+  }
+  return result;
+}
+
+Status DBImpl::MakeRoomForWrite(bool force, std::unique_lock<std::mutex>& lock) {
+  while (true) {
+    if (!background_error_.ok()) return background_error_;
+    if (closed_ || shutting_down_) return ClosedError(dbname_);
+    if (!force && mem_->ApproximateMemoryUsage() <= options_.write_buffer_size) {
+      return Status::OK();
+    }
+    if (force && mem_->empty()) return Status::OK();
+    if (imm_ != nullptr) {
+      // The previous memtable is still being flushed: wait instead of growing memory.
+      background_work_done_.wait(lock);
+      continue;
+    }
+    Status s = SwitchToNewLog(lock);
+    if (!s.ok()) {
+      RecordBackgroundError(s);
+      return s;
+    }
+    imm_ = std::move(mem_);
+    mem_ = std::make_shared<MemTable>();
+    force = false;
+    background_work_.notify_one();
+  }
+}
+
+void DBImpl::RecordBackgroundError(const Status& s) {
+  if (background_error_.ok()) {
+    background_error_ = s.WithContext(dbname_ + " is read-only after a failed background write");
+  }
+  background_work_done_.notify_all();
+}
+
+void DBImpl::BackgroundThreadMain() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (true) {
+    background_work_.wait(lock, [this] {
+      return shutting_down_ || (imm_ != nullptr && background_error_.ok());
+    });
+    if (shutting_down_) break;
+    FlushImmutableMemTable(lock);
+  }
+}
+
+void DBImpl::FlushImmutableMemTable(std::unique_lock<std::mutex>& lock) {
+  std::shared_ptr<MemTable> imm = imm_;
+  VersionEdit edit;
+  Status s = WriteLevel0Table(*imm, &edit, lock);
+  if (s.ok()) {
+    // Every write in imm is now in a table: logs before the current one are obsolete.
+    edit.SetLogNumber(logfile_number_);
+    s = versions_->LogAndApply(&edit, lock);
+  }
+  if (s.ok()) {
+    imm_.reset();
+    DeleteObsoleteFiles(lock);
+  } else {
+    RecordBackgroundError(s);
+  }
+  background_work_done_.notify_all();
+}
+
+void DBImpl::DeleteObsoleteFiles(std::unique_lock<std::mutex>& lock) {
+  // After a background error we cannot know whether the last MANIFEST edit reached
+  // the disk, so no file is known to be garbage.
+  if (!background_error_.ok()) return;
+  std::set<uint64_t> live = pending_outputs_;
+  versions_->AddLiveFiles(&live);
+  uint64_t log_number = versions_->LogNumber();
+  uint64_t manifest_number = versions_->ManifestFileNumber();
+  lock.unlock();
+
+  std::vector<std::string> children;
+  env_->GetChildren(dbname_, &children);  // best effort: garbage stays until next time
+  for (const std::string& name : children) {
+    uint64_t number;
+    FileType type;
+    if (!ParseFileName(name, &number, &type)) continue;
+    bool keep = true;
+    switch (type) {
+      case FileType::kLog: keep = number >= log_number; break;
+      case FileType::kManifest: keep = number >= manifest_number; break;
+      case FileType::kTable: keep = live.count(number) > 0; break;
+      case FileType::kTemp: keep = live.count(number) > 0 || number >= manifest_number; break;
+      case FileType::kLock:
+      case FileType::kCurrent:
+      case FileType::kEventLog: break;
+    }
+    if (keep) continue;
+    if (type == FileType::kTable) table_cache_->Evict(number);
+    env_->RemoveFile(dbname_ + "/" + name);
+  }
+  lock.lock();
+}
+
+DBImpl::ReadView DBImpl::CaptureReadView(const ReadOptions& options) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  ReadView view;
+  view.sequence = options.snapshot != nullptr
+                      ? static_cast<const SnapshotImpl*>(options.snapshot)->sequence
+                      : versions_->LastSequence();
+  view.mem = mem_;
+  view.imm = imm_;
+  view.version = versions_->current();
+  return view;
+}
+
+Status DBImpl::Get(const ReadOptions& options, std::string_view key, std::string* value) {
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    if (closed_) return ClosedError(dbname_);
+  }
+  ReadView view = CaptureReadView(options);
+  LookupKey lookup(key, view.sequence);
+  Status s;
+  if (view.mem->Get(lookup, value, &s)) return s;
+  if (view.imm != nullptr && view.imm->Get(lookup, value, &s)) return s;
+  bool found = false;
+  s = GetFromTables(*view.version, lookup, value, &found);
+  if (!s.ok() || found) return s;
+  return Status::NotFound(std::string_view());
+}
+
+Status DBImpl::GetFromTables(const Version& version, const LookupKey& key, std::string* value,
+                             bool* found) {
+  std::string_view user_key = key.user_key();
+  auto search = [&](const FileMetaData& f) -> Status {
+    std::shared_ptr<const Table> table;
+    Status s = table_cache_->FindTable(f.number, f.file_size, &table);
+    if (!s.ok()) return s;
+    TableGetResult result;
+    s = table->Get(key.internal_key(), &result, value);
+    if (!s.ok()) return s;
+    if (result == TableGetResult::kFound) {
+      *found = true;
+    } else if (result == TableGetResult::kDeleted) {
+      *found = true;
+      return Status::NotFound(std::string_view());
+    }
+    return Status::OK();
+  };
+  auto in_range = [user_key](const FileMetaData& f) {
+    return user_key >= ExtractUserKey(f.smallest) && user_key <= ExtractUserKey(f.largest);
+  };
+
+  for (const auto& f : version.files[0]) {  // newest first; tables may overlap
+    if (!in_range(*f)) continue;
+    Status s = search(*f);
+    if (!s.ok() || *found) return s;
+  }
+  const InternalKeyComparator* icmp = GetInternalKeyComparator();
+  for (int level = 1; level < kNumLevels; level++) {
+    const auto& files = version.files[level];
+    // The first table whose largest key is >= the lookup key is the only candidate.
+    auto it = std::partition_point(files.begin(), files.end(), [&](const auto& f) {
+      return icmp->Compare(f->largest, key.internal_key()) < 0;
+    });
+    if (it == files.end() || !in_range(**it)) continue;
+    Status s = search(**it);
+    if (!s.ok() || *found) return s;
+  }
+  return Status::OK();
+}
+
+std::unique_ptr<Iterator> DBImpl::NewIterator(const ReadOptions& options) {
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    if (closed_) return NewEmptyIterator(ClosedError(dbname_));
+  }
+  ReadView view = CaptureReadView(options);
+  std::vector<std::unique_ptr<Iterator>> children;
+  std::vector<std::shared_ptr<const Table>> tables;
+  children.push_back(view.mem->NewIterator());
+  if (view.imm != nullptr) children.push_back(view.imm->NewIterator());
+  for (int level = 0; level < kNumLevels; level++) {
+    for (const auto& f : view.version->files[level]) {
+      std::shared_ptr<const Table> table;
+      Status s = table_cache_->FindTable(f->number, f->file_size, &table);
+      if (!s.ok()) return NewEmptyIterator(s);
+      children.push_back(table->NewIterator());
+      tables.push_back(std::move(table));
+    }
+  }
+  std::unique_ptr<Iterator> result = NewDBIterator(
+      NewMergingIterator(GetInternalKeyComparator(), std::move(children)), view.sequence);
+  // Keeps the memtables, tables and their files alive until the iterator is gone.
+  result->RegisterCleanup([view = std::move(view), tables = std::move(tables)] {});
+  return result;
+}
+
+const Snapshot* DBImpl::GetSnapshot() {
+  std::lock_guard<std::mutex> guard(mutex_);
+  auto* snapshot = new SnapshotImpl(versions_->LastSequence());
+  snapshots_.push_back(snapshot);
+  return snapshot;
+}
+
+void DBImpl::ReleaseSnapshot(const Snapshot* snapshot) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  auto* impl = const_cast<SnapshotImpl*>(static_cast<const SnapshotImpl*>(snapshot));
+  snapshots_.remove(impl);
+  delete impl;
+}
+
+Status DBImpl::Flush() {
+  // Queued like a write so it cannot interleave with a leader using the log.
+  Status s = Write(WriteOptions(), nullptr);
+  if (!s.ok()) return s;
+  std::unique_lock<std::mutex> lock(mutex_);
+  background_work_done_.wait(lock, [this] {
+    return imm_ == nullptr || !background_error_.ok() || shutting_down_;
+  });
+  if (!background_error_.ok()) return background_error_;
+  return imm_ == nullptr ? Status::OK() : ClosedError(dbname_);
+}
+
+Status DBImpl::Close() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (closed_) return Status::OK();
+  shutting_down_ = true;
+  background_work_.notify_all();
+  background_work_done_.notify_all();
+  lock.unlock();
+  if (background_thread_.joinable()) background_thread_.join();
+  lock.lock();
+  // Writers still queued were woken with an error by MakeRoomForWrite's checks.
+  background_work_done_.wait(lock, [this] { return writers_.empty(); });
+  closed_ = true;
+  Status s;
+  if (logfile_ != nullptr) {
+    s = logfile_->Close();
+    log_.reset();
+    logfile_.reset();
+  }
+  versions_.reset();
+  db_lock_.reset();
+  return s;
+}
+
+}  // namespace strata

@@ -1,0 +1,114 @@
+// DBImpl: the engine behind strata::DB.
+//
+// Threads: any number of user threads call Write/Get/NewIterator; writers queue up
+// and the one at the front (the leader) writes the whole group to the log with one
+// write and at most one fsync, then inserts it into the memtable. One background
+// thread flushes the immutable memtable to a level-0 table and records it in the
+// MANIFEST. mutex_ guards every member below it that is not marked otherwise.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "strata/db.h"
+#include "strata/env.h"
+#include "lsm/dbformat.h"
+#include "lsm/log_writer.h"
+#include "lsm/memtable.h"
+#include "lsm/table_cache.h"
+#include "lsm/version_set.h"
+
+namespace strata {
+
+class DBImpl final : public DB {
+ public:
+  DBImpl(const Options& options, std::string dbname);
+  ~DBImpl() override;
+
+  Status Put(const WriteOptions& options, std::string_view key, std::string_view value) override;
+  Status Delete(const WriteOptions& options, std::string_view key) override;
+  Status Write(const WriteOptions& options, WriteBatch* batch) override;
+  Status Get(const ReadOptions& options, std::string_view key, std::string* value) override;
+  std::unique_ptr<Iterator> NewIterator(const ReadOptions& options) override;
+  const Snapshot* GetSnapshot() override;
+  void ReleaseSnapshot(const Snapshot* snapshot) override;
+  Status Flush() override;
+  Status Close() override;
+
+  // Recovers the store and starts the background thread; called once by DB::Open.
+  Status Open();
+
+ private:
+  struct Writer;
+  class SnapshotImpl;
+
+  // What one read needs, captured under the mutex and then used without it.
+  struct ReadView {
+    SequenceNumber sequence;
+    std::shared_ptr<MemTable> mem;
+    std::shared_ptr<MemTable> imm;  // may be null
+    std::shared_ptr<const Version> version;
+  };
+  ReadView CaptureReadView(const ReadOptions& options);
+
+  Status Recover(VersionEdit* edit, std::unique_lock<std::mutex>& lock);
+  Status RecoverLogFile(uint64_t log_number, VersionEdit* edit, SequenceNumber* max_sequence,
+                        std::unique_lock<std::mutex>& lock);
+  Status CheckTablesPresent(const std::vector<std::string>& children);
+  // Creates a new log file and makes it the target of writes.
+  Status SwitchToNewLog(std::unique_lock<std::mutex>& lock);
+  // Writes mem to a new level-0 table (none if mem is empty) and adds it to edit.
+  Status WriteLevel0Table(const MemTable& mem, VersionEdit* edit,
+                          std::unique_lock<std::mutex>& lock);
+
+  Status MakeRoomForWrite(bool force, std::unique_lock<std::mutex>& lock);
+  WriteBatch* BuildBatchGroup(Writer** last_writer);
+
+  void BackgroundThreadMain();
+  void FlushImmutableMemTable(std::unique_lock<std::mutex>& lock);
+  void DeleteObsoleteFiles(std::unique_lock<std::mutex>& lock);
+  void RecordBackgroundError(const Status& s);
+
+  Status GetFromTables(const Version& version, const LookupKey& key, std::string* value,
+                       bool* found);
+
+  const Options options_;
+  Env* const env_;
+  const std::string dbname_;
+  std::unique_ptr<TableCache> table_cache_;  // thread-safe itself
+
+  std::mutex mutex_;
+  std::condition_variable background_work_;       // wakes the background thread
+  std::condition_variable background_work_done_;  // a flush finished (or failed)
+  std::unique_ptr<FileLock> db_lock_;
+  std::unique_ptr<VersionSet> versions_;
+
+  std::shared_ptr<MemTable> mem_;
+  std::shared_ptr<MemTable> imm_;  // being flushed, or null
+  // Used without the mutex by the write leader only.
+  std::unique_ptr<WritableFile> logfile_;
+  std::unique_ptr<log::Writer> log_;
+  uint64_t logfile_number_ = 0;
+
+  std::deque<Writer*> writers_;
+  WriteBatch group_batch_;  // the leader's merged batch
+  std::list<SnapshotImpl*> snapshots_;
+  // Table files being written, not yet in any Version: never delete them.
+  std::set<uint64_t> pending_outputs_;
+
+  // A failed log write or flush makes the store read-only until reopened: the log or
+  // the MANIFEST may end in a partial record, and appending after it would turn a
+  // torn tail into corruption in the middle.
+  Status background_error_;
+  bool shutting_down_ = false;
+  bool closed_ = false;
+  std::thread background_thread_;
+};
+
+}  // namespace strata

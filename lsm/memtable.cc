@@ -1,0 +1,164 @@
+// Entry layout in the arena (see docs/memtable.md):
+//
+//   varint32(internal_key_len) | user_key | fixed64(seq << 8 | type) | varint32(value_len) | value
+//
+// The skip list key is a pointer to such an entry. A LookupKey's memtable_key() has the
+// same prefix (length-prefixed internal key), so it can be searched for directly.
+#include "lsm/memtable.h"
+
+#include <cassert>
+#include <cstdint>
+#include <cstring>
+
+#include "lsm/arena.h"
+#include "lsm/coding.h"
+#include "lsm/skiplist.h"
+
+namespace strata {
+namespace {
+
+// Entries and search targets are written by this file (or by LookupKey), so the length
+// prefix is well-formed; the limit only bounds the varint decoder to its 5 bytes.
+std::string_view GetLengthPrefixedInternalKey(const char* entry) {
+  uint32_t length = 0;
+  const char* p = GetVarint32Ptr(entry, entry + 5, &length);
+  assert(p != nullptr && length >= kInternalKeyTrailerSize);
+  return std::string_view(p, length);
+}
+
+// The value follows the internal key in an entry.
+std::string_view GetValueAfter(std::string_view internal_key) {
+  const char* start = internal_key.data() + internal_key.size();
+  uint32_t length = 0;
+  const char* p = GetVarint32Ptr(start, start + 5, &length);
+  assert(p != nullptr);
+  return std::string_view(p, length);
+}
+
+struct EntryComparator {
+  int operator()(const char* a, const char* b) const {
+    return GetInternalKeyComparator()->Compare(GetLengthPrefixedInternalKey(a),
+                                               GetLengthPrefixedInternalKey(b));
+  }
+};
+
+using Table = SkipList<const char*, EntryComparator>;
+
+}  // namespace
+
+struct MemTable::Rep {
+  Arena arena;
+  Table table{EntryComparator(), &arena};
+};
+
+namespace {
+
+class MemTableIterator final : public Iterator {
+ public:
+  explicit MemTableIterator(const Table* table) : table_(table), iter_(table) {}
+
+  bool Valid() const override { return iter_.Valid(); }
+  void SeekToFirst() override {
+    status_ = Status::OK();
+    iter_.SeekToFirst();
+  }
+  void SeekToLast() override {
+    status_ = Status::OK();
+    iter_.SeekToLast();
+  }
+  void Seek(std::string_view target) override {
+    // The comparator reads the 8-byte trailer, so a shorter target would make it read
+    // out of bounds.
+    if (target.size() < kInternalKeyTrailerSize || target.size() > UINT32_MAX) {
+      status_ = Status::InvalidArgument("memtable seek target is not an internal key");
+      iter_ = Table::Iterator(table_);  // not positioned: Valid() is false
+      return;
+    }
+    status_ = Status::OK();
+    // Reused across calls: a seek allocates only when a target outgrows all previous ones.
+    scratch_.clear();
+    PutLengthPrefixed(&scratch_, target);
+    iter_.Seek(scratch_.data());
+  }
+  void Next() override { iter_.Next(); }
+  void Prev() override { iter_.Prev(); }
+  std::string_view key() const override { return GetLengthPrefixedInternalKey(iter_.key()); }
+  std::string_view value() const override {
+    return GetValueAfter(GetLengthPrefixedInternalKey(iter_.key()));
+  }
+  // Not OK only after a Seek to a malformed target; the next positioning call clears it.
+  Status status() const override { return status_; }
+
+ private:
+  const Table* const table_;
+  Table::Iterator iter_;
+  std::string scratch_;
+  Status status_;
+};
+
+}  // namespace
+
+MemTable::MemTable() : rep_(std::make_unique<Rep>()) {}
+
+MemTable::~MemTable() = default;
+
+size_t MemTable::ApproximateMemoryUsage() const { return rep_->arena.MemoryUsage(); }
+
+std::unique_ptr<Iterator> MemTable::NewIterator() const {
+  return std::make_unique<MemTableIterator>(&rep_->table);
+}
+
+void MemTable::Add(SequenceNumber seq, ValueType type, std::string_view user_key,
+                   std::string_view value) {
+  assert(seq <= kMaxSequenceNumber);
+  assert(type == ValueType::kValue || type == ValueType::kDeletion);
+  assert(user_key.size() <= UINT32_MAX - kInternalKeyTrailerSize);
+  assert(value.size() <= UINT32_MAX);
+  const auto internal_key_size = static_cast<uint32_t>(user_key.size() + kInternalKeyTrailerSize);
+  const auto value_size = static_cast<uint32_t>(value.size());
+  const size_t encoded_size = VarintLength(internal_key_size) + internal_key_size +
+                              VarintLength(value_size) + value_size;
+  // Unaligned: entries are byte strings, decoded with byte loads.
+  char* const entry = rep_->arena.Allocate(encoded_size);
+  char* p = EncodeVarint32(entry, internal_key_size);
+  if (!user_key.empty()) std::memcpy(p, user_key.data(), user_key.size());
+  p += user_key.size();
+  EncodeFixed64(p, PackSequenceAndType(seq, type));
+  p += kInternalKeyTrailerSize;
+  p = EncodeVarint32(p, value_size);
+  if (!value.empty()) std::memcpy(p, value.data(), value.size());
+  assert(p + value.size() == entry + encoded_size);
+  [[maybe_unused]] bool inserted = rep_->table.Insert(entry);
+  // Sequence numbers are unique per write, so an equal internal key is a caller bug.
+  assert(inserted);
+}
+
+bool MemTable::Get(const LookupKey& key, std::string* value, Status* status) const {
+  Table::Iterator iter(&rep_->table);
+  iter.Seek(key.memtable_key().data());
+  if (!iter.Valid()) return false;
+  // The seek landed on the first entry >= (user_key, snapshot): the newest visible
+  // version of user_key if there is one, else some later user key.
+  std::string_view internal_key = GetLengthPrefixedInternalKey(iter.key());
+  if (ExtractUserKey(internal_key) != key.user_key()) return false;
+  switch (static_cast<ValueType>(ExtractTrailer(internal_key) & 0xff)) {
+    case ValueType::kValue: {
+      std::string_view found = GetValueAfter(internal_key);
+      value->assign(found.data(), found.size());
+      *status = Status::OK();
+      return true;
+    }
+    case ValueType::kDeletion:
+      *status = Status::NotFound(std::string_view());
+      return true;
+  }
+  return false;  // unreachable: Add stores only the two types
+}
+
+bool MemTable::empty() const {
+  Table::Iterator iter(&rep_->table);
+  iter.SeekToFirst();
+  return !iter.Valid();
+}
+
+}  // namespace strata

@@ -1,0 +1,335 @@
+#include "lsm/table.h"
+
+#include "lsm/dbformat.h"
+
+namespace strata {
+namespace {
+
+const Comparator* TableComparator() { return GetInternalKeyComparator(); }
+
+// Errors from a block's own decoding do not know the file; say which file and block.
+Status BlockError(const std::string& file_name, const BlockHandle& handle, const Status& s) {
+  if (!s.IsCorruption()) return s;
+  return Status::Corruption(file_name + ": data block at offset " + std::to_string(handle.offset) +
+                            ": " + s.message());
+}
+
+}  // namespace
+
+// Two-level iteration: the index iterator picks a data block, a block iterator walks
+// it; empty blocks are skipped in both directions. The data block in use is held by
+// shared_ptr so a block cache can hand out blocks it may evict.
+class TableIterator final : public Iterator {
+ public:
+  explicit TableIterator(const Table* table)
+      : table_(table), index_iter_(table->index_block_->NewIterator(TableComparator())) {}
+
+  bool Valid() const override {
+    return status_.ok() && data_iter_ != nullptr && data_iter_->Valid();
+  }
+  std::string_view key() const override { return data_iter_->key(); }
+  std::string_view value() const override { return data_iter_->value(); }
+  Status status() const override { return status_; }
+
+  void Seek(std::string_view target) override {
+    if (!status_.ok()) return;
+    if (target.size() < kInternalKeyTrailerSize) {
+      SetError(Status::InvalidArgument("table iterator: seek target is not an internal key"));
+      return;
+    }
+    index_iter_->Seek(target);
+    InitDataBlock();
+    if (data_iter_ != nullptr) data_iter_->Seek(target);
+    SkipEmptyBlocksForward();
+  }
+
+  void SeekToFirst() override {
+    if (!status_.ok()) return;
+    index_iter_->SeekToFirst();
+    InitDataBlock();
+    if (data_iter_ != nullptr) data_iter_->SeekToFirst();
+    SkipEmptyBlocksForward();
+  }
+
+  void SeekToLast() override {
+    if (!status_.ok()) return;
+    index_iter_->SeekToLast();
+    InitDataBlock();
+    if (data_iter_ != nullptr) data_iter_->SeekToLast();
+    SkipEmptyBlocksBackward();
+  }
+
+  void Next() override {
+    if (!Valid()) return;
+    data_iter_->Next();
+    SkipEmptyBlocksForward();
+  }
+
+  void Prev() override {
+    if (!Valid()) return;
+    data_iter_->Prev();
+    SkipEmptyBlocksBackward();
+  }
+
+ private:
+  void SetError(Status s) {
+    if (status_.ok()) status_ = std::move(s);
+    ResetData();
+  }
+
+  void ResetData() {
+    data_iter_.reset();  // before the block it points into
+    block_.reset();
+  }
+
+  // Loads the block index_iter_ points at (unless it is already loaded), unpositioned.
+  void InitDataBlock() {
+    if (!index_iter_->Valid()) {
+      if (!index_iter_->status().ok()) SetError(table_->Corruption("index block: bad entry"));
+      ResetData();
+      return;
+    }
+    std::string_view encoded = index_iter_->value();
+    BlockHandle handle;
+    if (!handle.DecodeFrom(&encoded) || !encoded.empty()) {
+      SetError(table_->Corruption("index block: bad block handle"));
+      return;
+    }
+    if (data_iter_ != nullptr && handle.offset == handle_.offset && handle.size == handle_.size) {
+      return;
+    }
+    ResetData();
+    std::shared_ptr<const Block> block;
+    Status s = table_->ReadDataBlock(handle, &block);
+    if (!s.ok()) {
+      SetError(std::move(s));
+      return;
+    }
+    block_ = std::move(block);
+    handle_ = handle;
+    data_iter_ = block_->NewIterator(TableComparator());
+  }
+
+  // True if the data iterator failed (the error is then recorded).
+  bool DataIteratorFailed() {
+    if (data_iter_ == nullptr || data_iter_->status().ok()) return false;
+    SetError(BlockError(table_->file_name(), handle_, data_iter_->status()));
+    return true;
+  }
+
+  void SkipEmptyBlocksForward() {
+    while (status_.ok() && (data_iter_ == nullptr || !data_iter_->Valid())) {
+      if (DataIteratorFailed() || !index_iter_->Valid()) {
+        ResetData();
+        return;
+      }
+      index_iter_->Next();
+      InitDataBlock();
+      if (data_iter_ != nullptr) data_iter_->SeekToFirst();
+    }
+  }
+
+  void SkipEmptyBlocksBackward() {
+    while (status_.ok() && (data_iter_ == nullptr || !data_iter_->Valid())) {
+      if (DataIteratorFailed() || !index_iter_->Valid()) {
+        ResetData();
+        return;
+      }
+      index_iter_->Prev();
+      InitDataBlock();
+      if (data_iter_ != nullptr) data_iter_->SeekToLast();
+    }
+  }
+
+  const Table* const table_;
+  const std::unique_ptr<Iterator> index_iter_;
+  std::shared_ptr<const Block> block_;  // declared before data_iter_: outlives it
+  std::unique_ptr<Iterator> data_iter_;
+  BlockHandle handle_;  // of block_
+  Status status_;
+};
+
+Table::Table(const Options& options, std::string file_name,
+             std::unique_ptr<RandomAccessFile> file, uint64_t blocks_end)
+    : options_(options),
+      file_name_(std::move(file_name)),
+      file_(std::move(file)),
+      blocks_end_(blocks_end) {}
+
+Table::~Table() = default;
+
+Status Table::Corruption(std::string_view what) const {
+  std::string msg = file_name_;
+  msg += ": ";
+  msg += what;
+  return Status::Corruption(msg);
+}
+
+Status Table::Open(const Options& options, std::string file_name,
+                   std::unique_ptr<RandomAccessFile> file, uint64_t file_size,
+                   std::unique_ptr<Table>* table) {
+  table->reset();
+  if (file_size < Footer::kEncodedLength) {
+    return Status::Corruption(file_name + ": file of " + std::to_string(file_size) +
+                              " bytes is too short to be a table");
+  }
+  const uint64_t footer_offset = file_size - Footer::kEncodedLength;
+  char buffer[Footer::kEncodedLength];
+  std::string_view encoded;
+  Status s = file->Read(footer_offset, Footer::kEncodedLength, &encoded, buffer);
+  if (!s.ok()) return s;
+  if (encoded.size() != Footer::kEncodedLength) {
+    return Status::Corruption(file_name + ": table footer: truncated read");
+  }
+  Footer footer;
+  s = footer.DecodeFrom(encoded, file_name);
+  if (!s.ok()) return s;
+
+  std::unique_ptr<Table> result(
+      new Table(options, std::move(file_name), std::move(file), footer_offset));
+  s = result->ReadMetaBlocks(footer);
+  if (!s.ok()) return s;
+  *table = std::move(result);
+  return Status::OK();
+}
+
+Status Table::ReadMetaBlocks(const Footer& footer) {
+  std::string contents;
+  Status s = ReadBlock(*file_, file_name_, blocks_end_, footer.properties_handle, &contents);
+  if (!s.ok()) return s;
+  s = properties_.DecodeFrom(contents);
+  if (!s.ok()) return Corruption(s.message());
+  if (properties_.format_version != footer.format_version) {
+    return Corruption("properties and footer disagree on the format version");
+  }
+
+  s = ReadBlock(*file_, file_name_, blocks_end_, footer.index_handle, &contents);
+  if (!s.ok()) return s;
+  index_block_ = std::make_unique<Block>(std::move(contents));
+  if (!index_block_->status().ok()) {
+    return Corruption("index block: " + index_block_->status().message());
+  }
+  if (properties_.index_bytes != footer.index_handle.size + kBlockTrailerSize) {
+    return Corruption("properties and footer disagree on the index size");
+  }
+
+  if (footer.filter_handle.size != 0) {
+    s = ReadBlock(*file_, file_name_, blocks_end_, footer.filter_handle, &contents);
+    if (!s.ok()) return s;
+    s = filter_.Init(std::move(contents));
+    if (!s.ok()) return Corruption("filter block: " + s.message());
+  }
+  uint64_t filter_bytes = filter_.empty() ? 0 : footer.filter_handle.size + kBlockTrailerSize;
+  if (properties_.filter_bytes != filter_bytes) {
+    return Corruption("properties and footer disagree on the filter size");
+  }
+  return CheckIndex();
+}
+
+// The index is small and in memory: checking it whole at open means a data block handle
+// in it can be trusted to be decodable, in bounds, and in key order from then on.
+Status Table::CheckIndex() const {
+  if (index_block_->num_entries() > 0 &&
+      index_block_->min_key_length() < kInternalKeyTrailerSize) {
+    return Corruption("index block: key shorter than an internal key");
+  }
+  if (properties_.data_bytes > blocks_end_) {
+    return Corruption("properties: data area extends past the footer");
+  }
+  const Comparator* comparator = TableComparator();
+  std::unique_ptr<Iterator> iter = index_block_->NewIterator(comparator);
+  uint64_t expected_offset = 0;
+  uint64_t count = 0;
+  std::string previous_key;
+  for (iter->SeekToFirst(); iter->Valid(); iter->Next()) {
+    std::string_view encoded = iter->value();
+    BlockHandle handle;
+    if (!handle.DecodeFrom(&encoded) || !encoded.empty()) {
+      return Corruption("index block: bad block handle");
+    }
+    if (handle.offset != expected_offset) {
+      return Corruption("index block: data blocks are not contiguous");
+    }
+    expected_offset = handle.EndWithTrailer();
+    if (expected_offset > properties_.data_bytes) {
+      return Corruption("index block: data block extends past the data area");
+    }
+    if (count > 0 && comparator->Compare(previous_key, iter->key()) >= 0) {
+      return Corruption("index block: keys out of order");
+    }
+    previous_key.assign(iter->key());
+    count++;
+  }
+  if (!iter->status().ok()) return Corruption("index block: " + iter->status().message());
+  if (count != properties_.num_data_blocks || expected_offset != properties_.data_bytes) {
+    return Corruption("index block disagrees with the properties on the data blocks");
+  }
+  return Status::OK();
+}
+
+Status Table::ReadDataBlock(const BlockHandle& handle,
+                            std::shared_ptr<const Block>* block) const {
+  std::string contents;
+  Status s = ReadBlock(*file_, file_name_, properties_.data_bytes, handle, &contents);
+  if (!s.ok()) return s;
+  auto result = std::make_shared<const Block>(std::move(contents));
+  if (!result->status().ok()) return BlockError(file_name_, handle, result->status());
+  if (result->num_entries() > 0 && result->min_key_length() < kInternalKeyTrailerSize) {
+    return BlockError(file_name_, handle,
+                      Status::Corruption("key shorter than an internal key"));
+  }
+  *block = std::move(result);
+  return Status::OK();
+}
+
+std::unique_ptr<Iterator> Table::NewIterator() const {
+  return std::make_unique<TableIterator>(this);
+}
+
+bool Table::KeyMayMatch(std::string_view user_key) const {
+  return filter_.KeyMayMatch(user_key);
+}
+
+Status Table::Get(std::string_view lookup_internal_key, TableGetResult* result,
+                  std::string* value) const {
+  *result = TableGetResult::kNotPresent;
+  if (lookup_internal_key.size() < kInternalKeyTrailerSize) {
+    return Status::InvalidArgument("Table::Get: lookup key is not an internal key");
+  }
+  const std::string_view user_key = ExtractUserKey(lookup_internal_key);
+  if (!KeyMayMatch(user_key)) return Status::OK();
+
+  const Comparator* comparator = TableComparator();
+  std::unique_ptr<Iterator> index_iter = index_block_->NewIterator(comparator);
+  // Usually one block. The lookup key can fall after a block's last key yet not after
+  // its separator; then the answer, if any, is the first entry of the next block.
+  for (index_iter->Seek(lookup_internal_key); index_iter->Valid(); index_iter->Next()) {
+    std::string_view encoded = index_iter->value();
+    BlockHandle handle;
+    if (!handle.DecodeFrom(&encoded)) return Corruption("index block: bad block handle");
+    std::shared_ptr<const Block> block;
+    Status s = ReadDataBlock(handle, &block);
+    if (!s.ok()) return s;
+    std::unique_ptr<Iterator> iter = block->NewIterator(comparator);
+    iter->Seek(lookup_internal_key);
+    if (!iter->status().ok()) return BlockError(file_name_, handle, iter->status());
+    if (!iter->Valid()) continue;
+    ParsedInternalKey parsed;
+    if (!ParseInternalKey(iter->key(), &parsed)) {
+      return BlockError(file_name_, handle, Status::Corruption("bad internal key"));
+    }
+    if (parsed.user_key == user_key) {
+      if (parsed.type == ValueType::kValue) {
+        *result = TableGetResult::kFound;
+        value->assign(iter->value());
+      } else {
+        *result = TableGetResult::kDeleted;
+      }
+    }
+    return Status::OK();
+  }
+  if (!index_iter->status().ok()) return Corruption("index block: " + index_iter->status().message());
+  return Status::OK();
+}
+
+}  // namespace strata

@@ -1,0 +1,221 @@
+#include "lsm/version_set.h"
+
+#include <algorithm>
+
+#include "lsm/filename.h"
+#include "lsm/log_reader.h"
+
+namespace strata {
+
+uint64_t Version::LevelBytes(int level) const {
+  uint64_t total = 0;
+  for (const auto& file : files[level]) total += file->file_size;
+  return total;
+}
+
+VersionSet::VersionSet(std::string dbname, const Options& options, Env* env)
+    : dbname_(std::move(dbname)), options_(options), env_(env) {
+  current_ = std::make_shared<const Version>();
+  versions_in_use_.push_back(current_);
+}
+
+VersionSet::~VersionSet() {
+  if (manifest_file_ != nullptr) manifest_file_->Close();
+}
+
+Status VersionSet::CreateNew(Env* env, const std::string& dbname) {
+  constexpr uint64_t kManifestNumber = 1;
+  VersionEdit edit;
+  edit.SetFormatVersion(kManifestFormatVersion);
+  edit.SetLogNumber(0);
+  edit.SetNextFileNumber(kManifestNumber + 1);
+  edit.SetLastSequence(0);
+
+  std::string manifest = ManifestFileName(dbname, kManifestNumber);
+  std::unique_ptr<WritableFile> file;
+  Status s = env->NewWritableFile(manifest, &file);
+  if (!s.ok()) return s;
+  std::string record;
+  edit.EncodeTo(&record);
+  log::Writer writer(file.get());
+  s = writer.AddRecord(record);
+  if (s.ok()) s = file->Sync();
+  if (s.ok()) s = file->Close();
+  if (s.ok()) s = SetCurrentFile(env, dbname, kManifestNumber);
+  if (!s.ok()) env->RemoveFile(manifest);
+  return s;
+}
+
+Status VersionSet::Recover() {
+  std::string current;
+  Status s = ReadFileToString(env_, CurrentFileName(dbname_), &current);
+  if (!s.ok()) return s;
+  if (current.empty() || current.back() != '\n') {
+    return Status::Corruption(CurrentFileName(dbname_) + ": does not end with a newline");
+  }
+  current.pop_back();
+  uint64_t manifest_number;
+  FileType type;
+  if (!ParseFileName(current, &manifest_number, &type) || type != FileType::kManifest) {
+    return Status::Corruption(CurrentFileName(dbname_) + ": names no MANIFEST: '" + current +
+                              "'");
+  }
+  std::string manifest_path = dbname_ + "/" + current;
+  std::unique_ptr<SequentialFile> file;
+  s = env_->NewSequentialFile(manifest_path, &file);
+  if (!s.ok()) return s;
+
+  std::optional<uint64_t> next_file, log_number;
+  std::optional<SequenceNumber> last_sequence;
+  bool have_format_version = false;
+  std::shared_ptr<const Version> version = std::make_shared<const Version>();
+  log::Reader reader(file.get(), manifest_path);
+  std::string_view record;
+  std::string scratch;
+  while (reader.ReadRecord(&record, &scratch)) {
+    VersionEdit edit;
+    s = edit.DecodeFrom(record);
+    if (!s.ok()) {
+      return s.IsNotSupported() ? s : Status::Corruption(manifest_path + ": " + s.message());
+    }
+    if (edit.format_version()) have_format_version = true;
+    if (edit.log_number()) log_number = edit.log_number();
+    if (edit.next_file_number()) next_file = edit.next_file_number();
+    if (edit.last_sequence()) last_sequence = edit.last_sequence();
+    version = Apply(*version, edit);
+  }
+  if (!reader.status().ok()) return reader.status();
+  // A torn tail of the MANIFEST is an edit whose write never completed; the files it
+  // named are unreferenced and get deleted as obsolete.
+  if (!have_format_version || !next_file || !log_number || !last_sequence) {
+    return Status::Corruption(manifest_path + ": missing format version, next file number, " +
+                              "log number or last sequence");
+  }
+  for (int level = 0; level < kNumLevels; level++) {
+    for (const auto& f : version->files[level]) {
+      if (f->number >= *next_file) {
+        return Status::Corruption(manifest_path + ": table " + std::to_string(f->number) +
+                                  " is not below the next file number");
+      }
+    }
+  }
+  next_file_number_ = std::max(*next_file, manifest_number + 1);
+  log_number_ = *log_number;
+  last_sequence_ = *last_sequence;
+  manifest_file_number_ = manifest_number;
+  current_ = version;
+  versions_in_use_.clear();
+  versions_in_use_.push_back(current_);
+  return Status::OK();
+}
+
+std::shared_ptr<const Version> VersionSet::Apply(const Version& base,
+                                                 const VersionEdit& edit) const {
+  auto next = std::make_shared<Version>(base);
+  for (const auto& [level, number] : edit.deleted_files()) {
+    auto& files = next->files[level];
+    files.erase(std::remove_if(files.begin(), files.end(),
+                               [number = number](const auto& f) { return f->number == number; }),
+                files.end());
+  }
+  for (const auto& [level, file] : edit.new_files()) {
+    next->files[level].push_back(std::make_shared<const FileMetaData>(file));
+  }
+  const InternalKeyComparator* icmp = GetInternalKeyComparator();
+  // Newer level-0 tables have higher numbers: search them first.
+  std::sort(next->files[0].begin(), next->files[0].end(),
+            [](const auto& a, const auto& b) { return a->number > b->number; });
+  for (int level = 1; level < kNumLevels; level++) {
+    std::sort(next->files[level].begin(), next->files[level].end(),
+              [icmp](const auto& a, const auto& b) {
+                return icmp->Compare(a->smallest, b->smallest) < 0;
+              });
+  }
+  return next;
+}
+
+Status VersionSet::WriteSnapshot(log::Writer* writer) const {
+  VersionEdit edit;
+  edit.SetFormatVersion(kManifestFormatVersion);
+  for (int level = 0; level < kNumLevels; level++) {
+    for (const auto& f : current_->files[level]) edit.AddFile(level, *f);
+  }
+  std::string record;
+  edit.EncodeTo(&record);
+  return writer->AddRecord(record);
+}
+
+Status VersionSet::LogAndApply(VersionEdit* edit, std::unique_lock<std::mutex>& lock) {
+  manifest_idle_.wait(lock, [this] { return !manifest_busy_; });
+  manifest_busy_ = true;
+
+  if (!edit->log_number()) edit->SetLogNumber(log_number_);
+  edit->SetLastSequence(last_sequence_);
+  std::shared_ptr<const Version> next = Apply(*current_, *edit);
+
+  // A fresh MANIFEST on the first edit after open keeps the file from growing across
+  // restarts; its number must be taken before next_file_number is recorded.
+  std::unique_ptr<WritableFile> new_file;
+  std::unique_ptr<log::Writer> new_log;
+  uint64_t new_manifest_number = 0;
+  Status s;
+  if (manifest_log_ == nullptr) {
+    new_manifest_number = NewFileNumber();
+    s = env_->NewWritableFile(ManifestFileName(dbname_, new_manifest_number), &new_file);
+    if (s.ok()) {
+      new_log = std::make_unique<log::Writer>(new_file.get());
+      s = WriteSnapshot(new_log.get());
+    }
+  }
+  edit->SetNextFileNumber(next_file_number_);
+  std::string record;
+  edit->EncodeTo(&record);
+
+  lock.unlock();
+  log::Writer* writer = new_log != nullptr ? new_log.get() : manifest_log_.get();
+  WritableFile* file = new_file != nullptr ? new_file.get() : manifest_file_.get();
+  if (s.ok()) s = writer->AddRecord(record);
+  if (s.ok()) s = file->Sync();
+  if (s.ok() && new_file != nullptr) s = SetCurrentFile(env_, dbname_, new_manifest_number);
+  lock.lock();
+
+  if (s.ok()) {
+    if (new_file != nullptr) {
+      if (manifest_file_ != nullptr) manifest_file_->Close();
+      manifest_file_ = std::move(new_file);
+      manifest_log_ = std::move(new_log);
+      manifest_file_number_ = new_manifest_number;
+    }
+    current_ = next;
+    versions_in_use_.push_back(current_);
+    if (edit->log_number()) log_number_ = *edit->log_number();
+  } else if (new_file != nullptr) {
+    new_file->Close();
+    env_->RemoveFile(ManifestFileName(dbname_, new_manifest_number));
+  } else {
+    // The MANIFEST may now end in a partial record; never append after it. The next
+    // edit starts a new MANIFEST (CURRENT still names the old, intact prefix).
+    manifest_file_->Close();
+    manifest_file_.reset();
+    manifest_log_.reset();
+  }
+  manifest_busy_ = false;
+  manifest_idle_.notify_all();
+  return s;
+}
+
+void VersionSet::AddLiveFiles(std::set<uint64_t>* live) {
+  for (auto it = versions_in_use_.begin(); it != versions_in_use_.end();) {
+    std::shared_ptr<const Version> version = it->lock();
+    if (version == nullptr) {
+      it = versions_in_use_.erase(it);
+      continue;
+    }
+    for (int level = 0; level < kNumLevels; level++) {
+      for (const auto& f : version->files[level]) live->insert(f->number);
+    }
+    ++it;
+  }
+}
+
+}  // namespace strata

@@ -1,0 +1,94 @@
+// Version: the immutable set of live tables per level at one moment. Readers hold a
+// std::shared_ptr<const Version> for as long as they read, so a table stays on disk
+// while any reader can still see it.
+//
+// VersionSet: the current Version, the MANIFEST that records how it came to be, and
+// the counters (next file number, last sequence, live log number). Every method
+// requires the DB mutex; LogAndApply releases it while writing.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "strata/env.h"
+#include "strata/options.h"
+#include "lsm/log_writer.h"
+#include "lsm/version_edit.h"
+
+namespace strata {
+
+struct Version {
+  // Level 0: newest first (tables may overlap). Levels >= 1: sorted by smallest key,
+  // non-overlapping.
+  std::vector<std::shared_ptr<const FileMetaData>> files[kNumLevels];
+
+  int NumFiles(int level) const { return static_cast<int>(files[level].size()); }
+  uint64_t LevelBytes(int level) const;
+};
+
+class VersionSet {
+ public:
+  VersionSet(std::string dbname, const Options& options, Env* env);
+  ~VersionSet();
+  VersionSet(const VersionSet&) = delete;
+  VersionSet& operator=(const VersionSet&) = delete;
+
+  // Writes the MANIFEST and CURRENT of a new, empty store.
+  static Status CreateNew(Env* env, const std::string& dbname);
+
+  // Rebuilds the current Version from CURRENT and the MANIFEST it names.
+  Status Recover();
+
+  // Applies edit to the current Version, appends it to the MANIFEST (the first call
+  // after Recover starts a fresh MANIFEST holding a snapshot of the whole state) and
+  // syncs it, then installs the new Version. Sets the edit's next file number and
+  // last sequence. On error the current Version is unchanged. Concurrent callers are
+  // serialized. `lock` holds the DB mutex; it is released during I/O.
+  Status LogAndApply(VersionEdit* edit, std::unique_lock<std::mutex>& lock);
+
+  std::shared_ptr<const Version> current() const { return current_; }
+
+  uint64_t NewFileNumber() { return next_file_number_++; }
+  // Ensures later file numbers are above number (found on disk during recovery).
+  void MarkFileNumberUsed(uint64_t number) {
+    if (next_file_number_ <= number) next_file_number_ = number + 1;
+  }
+  uint64_t LastSequence() const { return last_sequence_; }
+  void SetLastSequence(SequenceNumber s) { last_sequence_ = s; }
+  // Logs with numbers below this are fully reflected in tables.
+  uint64_t LogNumber() const { return log_number_; }
+  uint64_t ManifestFileNumber() const { return manifest_file_number_; }
+
+  // Adds the numbers of all tables referenced by any Version still in use.
+  void AddLiveFiles(std::set<uint64_t>* live);
+
+ private:
+  std::shared_ptr<const Version> Apply(const Version& base, const VersionEdit& edit) const;
+  Status WriteSnapshot(log::Writer* writer) const;
+
+  const std::string dbname_;
+  const Options options_;
+  Env* const env_;
+
+  uint64_t next_file_number_ = 2;
+  uint64_t manifest_file_number_ = 0;
+  uint64_t log_number_ = 0;
+  SequenceNumber last_sequence_ = 0;
+
+  std::unique_ptr<WritableFile> manifest_file_;
+  std::unique_ptr<log::Writer> manifest_log_;
+  bool manifest_busy_ = false;
+  std::condition_variable manifest_idle_;
+
+  std::shared_ptr<const Version> current_;
+  // Every Version handed out, to know which tables readers may still use.
+  std::list<std::weak_ptr<const Version>> versions_in_use_;
+};
+
+}  // namespace strata

@@ -1,0 +1,135 @@
+#include "lsm/arena.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdint>
+#include <random>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace strata {
+namespace {
+
+char PatternByte(size_t allocation, size_t offset) {
+  return static_cast<char>((allocation * 131 + offset) % 251);
+}
+
+TEST(Arena, NewArenaUsesNoMemory) {
+  Arena arena;
+  EXPECT_EQ(0u, arena.MemoryUsage());
+}
+
+TEST(Arena, AllocationsOfManySizesKeepTheirContents) {
+  Arena arena;
+  std::mt19937 rng(301);
+  std::vector<std::pair<size_t, char*>> allocated;
+  size_t total_bytes = 0;
+  for (size_t i = 0; i < 20000; i++) {
+    size_t size;
+    if (i % 1000 == 0) {
+      size = 1 + rng() % 20000;  // often larger than a block
+    } else if (i % 10 == 0) {
+      size = 1 + rng() % 2000;  // around the own-block threshold
+    } else {
+      size = 1 + rng() % 64;
+    }
+    char* p = (i % 3 == 0) ? arena.AllocateAligned(size) : arena.Allocate(size);
+    ASSERT_NE(nullptr, p);
+    for (size_t b = 0; b < size; b++) p[b] = PatternByte(i, b);
+    allocated.emplace_back(size, p);
+    total_bytes += size;
+    ASSERT_GE(arena.MemoryUsage(), total_bytes);
+  }
+  // Waste is bounded: at most a quarter block per block plus alignment padding.
+  EXPECT_LE(arena.MemoryUsage(), total_bytes * 1.35 + Arena::kDefaultBlockSize);
+  for (size_t i = 0; i < allocated.size(); i++) {
+    auto [size, p] = allocated[i];
+    for (size_t b = 0; b < size; b++) {
+      ASSERT_EQ(PatternByte(i, b), p[b]) << "allocation " << i << " byte " << b;
+    }
+  }
+}
+
+TEST(Arena, AlignedAllocationsAreAlignedAfterOddSizedOnes) {
+  Arena arena;
+  for (size_t i = 1; i < 3000; i++) {
+    arena.Allocate(i % 7 + 1);  // leave the bump pointer at odd offsets
+    char* p = arena.AllocateAligned(i % 97 + 1);
+    ASSERT_EQ(0u, reinterpret_cast<uintptr_t>(p) % Arena::kAlignment) << "iteration " << i;
+  }
+  // Also when the aligned allocation is large enough to get its own block.
+  char* big = arena.AllocateAligned(Arena::kDefaultBlockSize * 3);
+  EXPECT_EQ(0u, reinterpret_cast<uintptr_t>(big) % Arena::kAlignment);
+}
+
+TEST(Arena, SmallAllocationsShareOneBlock) {
+  Arena arena;
+  char* first = arena.Allocate(10);
+  size_t usage = arena.MemoryUsage();
+  EXPECT_GE(usage, Arena::kDefaultBlockSize);
+  char* second = arena.Allocate(20);
+  EXPECT_EQ(first + 10, second);
+  EXPECT_EQ(usage, arena.MemoryUsage());
+}
+
+TEST(Arena, LargeAllocationThatDoesNotFitGetsItsOwnBlockAndKeepsTheCurrentOne) {
+  Arena arena;
+  arena.Allocate(1);                    // starts a shared block
+  char* filler = arena.Allocate(2999);  // fits in it, and leaves 1096 bytes
+  size_t usage_before = arena.MemoryUsage();
+  const size_t big_size = 1100;  // more than a quarter block and more than what is left
+  char* big = arena.Allocate(big_size);
+  size_t usage_after = arena.MemoryUsage();
+  EXPECT_GE(usage_after - usage_before, big_size);
+  EXPECT_LT(usage_after - usage_before, big_size + 64);  // its size plus bookkeeping
+  EXPECT_TRUE(big + big_size <= filler || big >= filler + 2999);
+  // The rest of the current block is still used afterwards rather than abandoned.
+  EXPECT_EQ(filler + 2999, arena.Allocate(1000));
+  EXPECT_EQ(usage_after, arena.MemoryUsage());
+}
+
+TEST(Arena, SmallAllocationThatDoesNotFitStartsANewBlock) {
+  Arena arena;
+  arena.Allocate(1);
+  char* filler = arena.Allocate(Arena::kDefaultBlockSize - 10);  // leaves 9 bytes
+  size_t usage_before = arena.MemoryUsage();
+  char* next = arena.Allocate(20);  // a quarter block or less: worth a fresh block
+  EXPECT_TRUE(next + 20 <= filler || next >= filler + Arena::kDefaultBlockSize - 10);
+  EXPECT_GE(arena.MemoryUsage() - usage_before, Arena::kDefaultBlockSize);
+  // Continues in the new block; the old block's 9-byte tail is abandoned.
+  EXPECT_EQ(next + 20, arena.Allocate(9));
+}
+
+TEST(Arena, FullBlockIsReplacedByANewOne) {
+  Arena arena(1024);
+  size_t used = 0;
+  while (used + 200 <= 1024) {
+    arena.Allocate(200);
+    used += 200;
+  }
+  size_t one_block = arena.MemoryUsage();
+  arena.Allocate(200);  // does not fit in the remaining 24 bytes
+  EXPECT_EQ(2 * one_block, arena.MemoryUsage());
+}
+
+TEST(Arena, MemoryUsageIsReadableWhileAllocating) {
+  Arena arena;
+  std::atomic<bool> done{false};
+  std::thread reader([&] {
+    size_t last = 0;
+    while (!done.load(std::memory_order_acquire)) {
+      size_t now = arena.MemoryUsage();
+      EXPECT_GE(now, last);  // never shrinks
+      last = now;
+    }
+  });
+  for (int i = 0; i < 20000; i++) arena.Allocate(1 + i % 500);
+  done.store(true, std::memory_order_release);
+  reader.join();
+  EXPECT_GE(arena.MemoryUsage(), 20000u);
+}
+
+}  // namespace
+}  // namespace strata

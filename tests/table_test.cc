@@ -1,0 +1,937 @@
+// SSTables: TableBuilder + Table round trips against a sorted model, the bloom filter
+// keeping data blocks unread, and corruption of every region of the file (which must end
+// in a Corruption status naming the file: never a crash, never wrong data).
+#include "lsm/table.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <functional>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "lsm/block.h"
+#include "lsm/block_builder.h"
+#include "lsm/coding.h"
+#include "lsm/crc32c.h"
+#include "lsm/dbformat.h"
+#include "lsm/table_builder.h"
+#include "lsm/table_format.h"
+#include "lsm/table_properties.h"
+
+namespace strata {
+namespace {
+
+const std::string kFileName = "/db/000042.sst";
+
+// --- In-memory files ------------------------------------------------------------
+
+class StringSink final : public WritableFile {
+ public:
+  // Fails every Append after fail_after successful ones (-1: never).
+  explicit StringSink(int fail_after = -1) : fail_after_(fail_after) {}
+  Status Append(std::string_view data) override {
+    if (fail_after_ >= 0 && appends_ >= fail_after_) return Status::IOError("disk full");
+    appends_++;
+    contents_.append(data);
+    return Status::OK();
+  }
+  Status Flush() override { return Status::OK(); }
+  Status Sync() override { return Status::OK(); }
+  Status Close() override { return Status::OK(); }
+  const std::string& contents() const { return contents_; }
+
+ private:
+  const int fail_after_;
+  int appends_ = 0;
+  std::string contents_;
+};
+
+// Counts reads so tests can see which blocks a lookup touched.
+class StringSource final : public RandomAccessFile {
+ public:
+  explicit StringSource(std::string contents) : contents_(std::move(contents)) {}
+  Status Read(uint64_t offset, size_t n, std::string_view* result,
+              char* scratch) const override {
+    reads_++;
+    if (offset > contents_.size()) {
+      *result = {};
+      return Status::OK();
+    }
+    n = std::min<size_t>(n, contents_.size() - offset);
+    std::copy_n(contents_.data() + offset, n, scratch);
+    *result = std::string_view(scratch, n);
+    return Status::OK();
+  }
+  int reads() const { return reads_.load(); }
+
+ private:
+  const std::string contents_;
+  mutable std::atomic<int> reads_{0};
+};
+
+// --- Model ----------------------------------------------------------------------
+
+std::string IKey(std::string_view user_key, SequenceNumber seq, ValueType type) {
+  std::string k;
+  AppendInternalKey(&k, user_key, seq, type);
+  return k;
+}
+
+std::string SeekKey(std::string_view user_key, SequenceNumber seq) {
+  return IKey(user_key, seq, kValueTypeForSeek);
+}
+
+struct Entry {
+  std::string key;  // internal
+  std::string value;
+};
+using Model = std::vector<Entry>;
+
+std::string UserKey(int i) {
+  char buf[32];
+  snprintf(buf, sizeof(buf), "user%08d", i);
+  return buf;
+}
+
+// Text-like values: compress well with zstd.
+std::string CompressibleValue(std::mt19937& rng) {
+  static const char* kWords[] = {"alpha", "bravo", "charlie", "delta", "echo", "foxtrot"};
+  std::string v;
+  int words = rng() % 20;
+  for (int i = 0; i < words; i++) {
+    v += kWords[rng() % 6];
+    v += ' ';
+  }
+  return v;
+}
+
+std::string RandomValue(std::mt19937& rng, size_t len) {
+  std::string v(len, '\0');
+  for (char& c : v) c = static_cast<char>(rng());
+  return v;
+}
+
+// Even user keys 0, 2, 4, ... (odd ones are absent), each with 1-5 versions at distinct
+// sequence numbers; about 15% of versions are deletions.
+Model MakeModel(int num_user_keys, uint32_t seed, bool compressible = true) {
+  std::mt19937 rng(seed);
+  Model model;
+  SequenceNumber seq = 1;
+  for (int i = 0; i < num_user_keys; i++) {
+    int versions = 1 + rng() % 5;
+    std::vector<SequenceNumber> seqs;
+    for (int v = 0; v < versions; v++) {
+      seq += 1 + rng() % 3;
+      seqs.push_back(seq);
+    }
+    std::sort(seqs.rbegin(), seqs.rend());  // newest first, as internal keys order them
+    for (SequenceNumber s : seqs) {
+      bool deletion = rng() % 100 < 15;
+      model.push_back({IKey(UserKey(2 * i), s, deletion ? ValueType::kDeletion : ValueType::kValue),
+                       deletion ? "" : (compressible ? CompressibleValue(rng)
+                                                     : RandomValue(rng, rng() % 100))});
+    }
+  }
+  return model;
+}
+
+std::string BuildTable(const Options& options, const Model& model,
+                       TableProperties* properties = nullptr) {
+  StringSink sink;
+  TableBuilder builder(options, &sink);
+  for (const Entry& e : model) builder.Add(e.key, e.value);
+  Status s = builder.Finish();
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(builder.FileSize(), sink.contents().size());
+  EXPECT_EQ(builder.NumEntries(), model.size());
+  if (properties != nullptr) *properties = builder.properties();
+  return sink.contents();
+}
+
+Status OpenTable(const Options& options, const std::string& contents, std::unique_ptr<Table>* table,
+                 const StringSource** source = nullptr) {
+  auto file = std::make_unique<StringSource>(contents);
+  if (source != nullptr) *source = file.get();
+  return Table::Open(options, kFileName, std::move(file), contents.size(), table);
+}
+
+std::vector<Entry> ScanForward(Iterator* it) {
+  std::vector<Entry> out;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    out.push_back({std::string(it->key()), std::string(it->value())});
+  }
+  return out;
+}
+
+std::vector<Entry> ScanBackward(Iterator* it) {
+  std::vector<Entry> out;
+  for (it->SeekToLast(); it->Valid(); it->Prev()) {
+    out.push_back({std::string(it->key()), std::string(it->value())});
+  }
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+bool operator==(const Entry& a, const Entry& b) { return a.key == b.key && a.value == b.value; }
+
+// The model's answer to Get(user_key at snapshot).
+TableGetResult ModelGet(const Model& model, std::string_view user_key, SequenceNumber snapshot,
+                        std::string* value) {
+  std::string target = SeekKey(user_key, snapshot);
+  auto it = std::lower_bound(model.begin(), model.end(), target, [](const Entry& e, const auto& t) {
+    return GetInternalKeyComparator()->Compare(e.key, t) < 0;
+  });
+  if (it == model.end() || ExtractUserKey(it->key) != user_key) return TableGetResult::kNotPresent;
+  ParsedInternalKey parsed;
+  EXPECT_TRUE(ParseInternalKey(it->key, &parsed));
+  if (parsed.type == ValueType::kDeletion) return TableGetResult::kDeleted;
+  *value = it->value;
+  return TableGetResult::kFound;
+}
+
+// --- Round trips ----------------------------------------------------------------
+
+struct Config {
+  bool compression;
+  size_t block_size;
+  int restart_interval;
+};
+
+class TableRoundTrip : public testing::TestWithParam<Config> {
+ protected:
+  void SetUp() override {
+    options_.compression = GetParam().compression;
+    options_.block_size = GetParam().block_size;
+    options_.block_restart_interval = GetParam().restart_interval;
+    model_ = MakeModel(8000, 7);
+    ASSERT_GE(model_.size(), 20000u);
+    contents_ = BuildTable(options_, model_, &built_properties_);
+    Status s = OpenTable(options_, contents_, &table_);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+
+  Options options_;
+  Model model_;
+  std::string contents_;
+  TableProperties built_properties_;
+  std::unique_ptr<Table> table_;
+};
+
+TEST_P(TableRoundTrip, FullScanForwardEqualsInput) {
+  auto it = table_->NewIterator();
+  EXPECT_TRUE(ScanForward(it.get()) == model_);
+  EXPECT_TRUE(it->status().ok()) << it->status().ToString();
+}
+
+TEST_P(TableRoundTrip, FullScanBackwardEqualsInput) {
+  auto it = table_->NewIterator();
+  EXPECT_TRUE(ScanBackward(it.get()) == model_);
+  EXPECT_TRUE(it->status().ok()) << it->status().ToString();
+}
+
+TEST_P(TableRoundTrip, SeekLandsOnFirstEntryAtOrAfterTarget) {
+  std::mt19937 rng(11);
+  auto it = table_->NewIterator();
+  const InternalKeyComparator* cmp = GetInternalKeyComparator();
+  for (int i = 0; i < 3000; i++) {
+    // Present and absent user keys (odd numbers and past the end), random snapshots.
+    std::string target = SeekKey(UserKey(rng() % 16100), rng() % 50000);
+    auto expected = std::lower_bound(model_.begin(), model_.end(), target,
+                                     [&](const Entry& e, const std::string& t) {
+                                       return cmp->Compare(e.key, t) < 0;
+                                     });
+    it->Seek(target);
+    for (int step = 0; step < 3; step++, ++expected) {
+      if (expected == model_.end()) {
+        ASSERT_FALSE(it->Valid());
+        break;
+      }
+      ASSERT_TRUE(it->Valid()) << i;
+      ASSERT_EQ(it->key(), expected->key);
+      ASSERT_EQ(it->value(), expected->value);
+      it->Next();
+    }
+  }
+  // Prev from a seek position crosses block boundaries too.
+  for (int i = 0; i < 500; i++) {
+    size_t index = 1 + rng() % (model_.size() - 1);
+    it->Seek(model_[index].key);
+    ASSERT_TRUE(it->Valid());
+    it->Prev();
+    ASSERT_TRUE(it->Valid());
+    ASSERT_EQ(it->key(), model_[index - 1].key);
+  }
+  EXPECT_TRUE(it->status().ok());
+}
+
+TEST_P(TableRoundTrip, GetReturnsNewestVersionVisibleAtSnapshot) {
+  std::mt19937 rng(12);
+  int found = 0, deleted = 0, absent = 0;
+  for (size_t i = 0; i < model_.size(); i += 1 + rng() % 4) {
+    ParsedInternalKey parsed;
+    ASSERT_TRUE(ParseInternalKey(model_[i].key, &parsed));
+    std::string user_key(parsed.user_key);
+    // At the version's own sequence, just below it (an older version or nothing), the
+    // latest snapshot, and an absent neighbour key.
+    for (SequenceNumber snapshot :
+         {parsed.sequence, parsed.sequence - 1, kMaxSequenceNumber}) {
+      std::string expected_value, value;
+      TableGetResult expected = ModelGet(model_, user_key, snapshot, &expected_value);
+      TableGetResult result;
+      Status s = table_->Get(SeekKey(user_key, snapshot), &result, &value);
+      ASSERT_TRUE(s.ok()) << s.ToString();
+      ASSERT_EQ(result, expected) << user_key << " @" << snapshot;
+      if (result == TableGetResult::kFound) {
+        ASSERT_EQ(value, expected_value);
+        found++;
+      }
+      if (result == TableGetResult::kDeleted) deleted++;
+      if (result == TableGetResult::kNotPresent) absent++;
+    }
+    std::string absent_key = user_key + "!";
+    TableGetResult result;
+    std::string value;
+    ASSERT_TRUE(table_->Get(SeekKey(absent_key, kMaxSequenceNumber), &result, &value).ok());
+    ASSERT_EQ(result, TableGetResult::kNotPresent);
+  }
+  // Every kind of answer was exercised.
+  EXPECT_GT(found, 1000);
+  EXPECT_GT(deleted, 100);
+  EXPECT_GT(absent, 100);
+}
+
+TEST_P(TableRoundTrip, PropertiesDescribeTheTable) {
+  const TableProperties& p = table_->properties();
+  uint64_t deletions = 0, key_bytes = 0, value_bytes = 0;
+  SequenceNumber min_seq = kMaxSequenceNumber, max_seq = 0;
+  for (const Entry& e : model_) {
+    ParsedInternalKey parsed;
+    ASSERT_TRUE(ParseInternalKey(e.key, &parsed));
+    if (parsed.type == ValueType::kDeletion) deletions++;
+    key_bytes += e.key.size();
+    value_bytes += e.value.size();
+    min_seq = std::min(min_seq, parsed.sequence);
+    max_seq = std::max(max_seq, parsed.sequence);
+  }
+  EXPECT_EQ(p.format_version, kTableFormatVersion);
+  EXPECT_EQ(p.num_entries, model_.size());
+  EXPECT_EQ(p.num_deletions, deletions);
+  EXPECT_EQ(p.raw_key_bytes, key_bytes);
+  EXPECT_EQ(p.raw_value_bytes, value_bytes);
+  EXPECT_EQ(p.smallest_key, model_.front().key);
+  EXPECT_EQ(p.largest_key, model_.back().key);
+  EXPECT_EQ(p.smallest_sequence, min_seq);
+  EXPECT_EQ(p.largest_sequence, max_seq);
+  EXPECT_EQ(p.compression,
+            GetParam().compression ? CompressionType::kZstd : CompressionType::kNone);
+  // Uncompressed blocks are cut near block_size, so the count is about raw / block_size.
+  uint64_t raw = key_bytes + value_bytes;
+  EXPECT_GT(p.num_data_blocks, raw / GetParam().block_size / 2);
+  EXPECT_LT(p.num_data_blocks, raw / GetParam().block_size * 2 + 2);
+  EXPECT_GT(p.filter_bytes, 8000 * 10 / 8u);  // 10 bits for each distinct user key
+  EXPECT_LT(p.filter_bytes, 8000 * 10 / 8u + 64);
+  // The regions add up to the file, with the properties block in the gap.
+  uint64_t known = p.data_bytes + p.filter_bytes + p.index_bytes + Footer::kEncodedLength;
+  EXPECT_LT(known, contents_.size());
+  EXPECT_GT(known + 200, contents_.size());
+  // What the builder reports is what the reader decodes.
+  std::string a, b;
+  built_properties_.EncodeTo(&a);
+  p.EncodeTo(&b);
+  EXPECT_EQ(a, b);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Configs, TableRoundTrip,
+    testing::Values(Config{false, 4096, 16}, Config{true, 4096, 16}, Config{true, 256, 1},
+                    Config{false, 1024, 4}),
+    [](const testing::TestParamInfo<Config>& info) {
+      return std::string(info.param.compression ? "Zstd" : "Raw") + "Block" +
+             std::to_string(info.param.block_size) + "Restart" +
+             std::to_string(info.param.restart_interval);
+    });
+
+TEST(Table, CompressedTableIsSmallerForCompressibleValues) {
+  Model model = MakeModel(3000, 8);
+  Options raw, zstd;
+  raw.compression = false;
+  zstd.compression = true;
+  std::string raw_table = BuildTable(raw, model);
+  std::string zstd_table = BuildTable(zstd, model);
+  EXPECT_LT(zstd_table.size() * 2, raw_table.size())
+      << zstd_table.size() << " vs " << raw_table.size();
+}
+
+TEST(Table, IncompressibleBlocksAreStoredRaw) {
+  // Random values do not shrink by 1/8: every block stays raw, so enabling compression
+  // changes no size (only the properties' compression field's value).
+  Model model = MakeModel(2000, 9, /*compressible=*/false);
+  Options raw, zstd;
+  raw.compression = false;
+  zstd.compression = true;
+  TableProperties raw_properties, zstd_properties;
+  std::string raw_table = BuildTable(raw, model, &raw_properties);
+  std::string zstd_table = BuildTable(zstd, model, &zstd_properties);
+  EXPECT_EQ(zstd_properties.data_bytes, raw_properties.data_bytes);
+  EXPECT_EQ(zstd_table.size(), raw_table.size());
+}
+
+TEST(Table, EmptyTableOpensAndHasNoEntries) {
+  Options options;
+  TableProperties properties;
+  std::string contents = BuildTable(options, {}, &properties);
+  std::unique_ptr<Table> table;
+  ASSERT_TRUE(OpenTable(options, contents, &table).ok());
+  EXPECT_EQ(table->properties().num_entries, 0u);
+  EXPECT_EQ(table->properties().num_data_blocks, 0u);
+  auto it = table->NewIterator();
+  it->SeekToFirst();
+  EXPECT_FALSE(it->Valid());
+  it->SeekToLast();
+  EXPECT_FALSE(it->Valid());
+  it->Seek(SeekKey("a", 1));
+  EXPECT_FALSE(it->Valid());
+  EXPECT_TRUE(it->status().ok());
+  TableGetResult result;
+  std::string value;
+  ASSERT_TRUE(table->Get(SeekKey("a", 1), &result, &value).ok());
+  EXPECT_EQ(result, TableGetResult::kNotPresent);
+}
+
+// With tiny blocks, the versions of one user key spread over many blocks, and the
+// separators between them are internal keys of that same user key.
+TEST(Table, GetFindsVersionsSpreadOverManyBlocks) {
+  Model model;
+  model.push_back({IKey("a", 5, ValueType::kValue), "a5"});
+  for (SequenceNumber s = 1000; s >= 10; s -= 10) {
+    bool deletion = s % 70 == 0;
+    model.push_back({IKey("key", s, deletion ? ValueType::kDeletion : ValueType::kValue),
+                     deletion ? "" : "value@" + std::to_string(s)});
+  }
+  model.push_back({IKey("z", 5, ValueType::kValue), "z5"});
+  Options options;
+  options.block_size = 64;
+  options.block_restart_interval = 1;
+  std::string contents = BuildTable(options, model);
+  std::unique_ptr<Table> table;
+  ASSERT_TRUE(OpenTable(options, contents, &table).ok());
+  ASSERT_GT(table->properties().num_data_blocks, 20u);
+  for (SequenceNumber snapshot = 0; snapshot <= 1100; snapshot++) {
+    std::string expected_value, value;
+    TableGetResult expected = ModelGet(model, "key", snapshot, &expected_value);
+    TableGetResult result;
+    ASSERT_TRUE(table->Get(SeekKey("key", snapshot), &result, &value).ok());
+    ASSERT_EQ(result, expected) << snapshot;
+    if (result == TableGetResult::kFound) {
+      ASSERT_EQ(value, expected_value);
+    }
+  }
+}
+
+TEST(Table, GetOfKeyExcludedByFilterReadsNoDataBlock) {
+  Options options;
+  Model model = MakeModel(5000, 10);
+  std::string contents = BuildTable(options, model);
+  std::unique_ptr<Table> table;
+  const StringSource* source;
+  ASSERT_TRUE(OpenTable(options, contents, &table, &source).ok());
+
+  int excluded = 0;
+  for (int i = 0; i < 5000; i++) {
+    std::string absent = UserKey(2 * i + 1);
+    int before = source->reads();
+    TableGetResult result;
+    std::string value;
+    ASSERT_TRUE(table->Get(SeekKey(absent, kMaxSequenceNumber), &result, &value).ok());
+    EXPECT_EQ(result, TableGetResult::kNotPresent);
+    if (!table->KeyMayMatch(absent)) {
+      excluded++;
+      ASSERT_EQ(source->reads(), before) << absent;
+    } else {
+      // A false positive costs a block (two if the key falls between a block's last key
+      // and its separator).
+      ASSERT_GE(source->reads(), before + 1) << absent;
+    }
+  }
+  EXPECT_GT(excluded, 4900);  // about 1% false positives
+
+  // The counter does see data block reads.
+  int before = source->reads();
+  TableGetResult result;
+  std::string value;
+  ASSERT_TRUE(table->Get(SeekKey(UserKey(0), kMaxSequenceNumber), &result, &value).ok());
+  EXPECT_EQ(source->reads(), before + 1);
+}
+
+TEST(Table, ZeroBitsPerKeyWritesNoFilter) {
+  Options options;
+  options.bloom_bits_per_key = 0;
+  Model model = MakeModel(1000, 13);
+  TableProperties properties;
+  std::string contents = BuildTable(options, model, &properties);
+  EXPECT_EQ(properties.filter_bytes, 0u);
+  std::unique_ptr<Table> table;
+  const StringSource* source;
+  ASSERT_TRUE(OpenTable(options, contents, &table, &source).ok());
+  EXPECT_TRUE(table->KeyMayMatch("definitely absent"));
+  int before = source->reads();
+  TableGetResult result;
+  std::string value;
+  ASSERT_TRUE(table->Get(SeekKey(UserKey(1), kMaxSequenceNumber), &result, &value).ok());
+  EXPECT_EQ(result, TableGetResult::kNotPresent);
+  EXPECT_EQ(source->reads(), before + 1);  // without a filter the block must be read
+  // Smaller than the same table with a filter, by about the filter's size.
+  std::string with_filter = BuildTable(Options(), model);
+  EXPECT_GT(with_filter.size(), contents.size() + 1000 * 10 / 8);
+}
+
+TEST(Table, ConcurrentReadersAgree) {
+  Options options;
+  Model model = MakeModel(3000, 14);
+  std::string contents = BuildTable(options, model);
+  std::unique_ptr<Table> table;
+  ASSERT_TRUE(OpenTable(options, contents, &table).ok());
+  std::atomic<int> mismatches{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; t++) {
+    threads.emplace_back([&, t] {
+      auto it = table->NewIterator();
+      for (size_t i = t; i < model.size(); i += 4) {
+        it->Seek(model[i].key);
+        if (!it->Valid() || it->key() != model[i].key || it->value() != model[i].value) {
+          mismatches++;
+        }
+        std::string expected_value, value;
+        ParsedInternalKey parsed;
+        ParseInternalKey(model[i].key, &parsed);
+        TableGetResult expected = ModelGet(model, parsed.user_key, parsed.sequence, &expected_value);
+        TableGetResult result;
+        if (!table->Get(model[i].key, &result, &value).ok() || result != expected ||
+            (result == TableGetResult::kFound && value != expected_value)) {
+          mismatches++;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(mismatches.load(), 0);
+}
+
+// --- Builder errors -------------------------------------------------------------
+
+TEST(TableBuilder, RejectsKeysOutOfOrder) {
+  StringSink sink;
+  TableBuilder builder(Options(), &sink);
+  builder.Add(IKey("b", 1, ValueType::kValue), "x");
+  builder.Add(IKey("a", 1, ValueType::kValue), "x");
+  EXPECT_TRUE(builder.status().IsInvalidArgument());
+  // Same user key: a higher sequence sorts first, so it may not follow a lower one.
+  StringSink sink2;
+  TableBuilder builder2(Options(), &sink2);
+  builder2.Add(IKey("a", 1, ValueType::kValue), "x");
+  builder2.Add(IKey("a", 2, ValueType::kValue), "x");
+  EXPECT_TRUE(builder2.status().IsInvalidArgument());
+  EXPECT_TRUE(builder2.Finish().IsInvalidArgument());
+}
+
+TEST(TableBuilder, RejectsKeysThatAreNotInternalKeys) {
+  StringSink sink;
+  TableBuilder builder(Options(), &sink);
+  builder.Add("short", "x");
+  EXPECT_TRUE(builder.status().IsInvalidArgument());
+}
+
+TEST(TableBuilder, ReportsTheFirstFileError) {
+  Model model = MakeModel(2000, 15);
+  for (int fail_after : {0, 1, 5, 20}) {
+    StringSink sink(fail_after);
+    TableBuilder builder(Options(), &sink);
+    for (const Entry& e : model) builder.Add(e.key, e.value);
+    Status s = builder.Finish();
+    EXPECT_TRUE(s.IsIOError()) << fail_after << ": " << s.ToString();
+    EXPECT_TRUE(builder.status().IsIOError());
+    EXPECT_EQ(builder.FileSize(), sink.contents().size());
+  }
+}
+
+TEST(TableBuilder, AbandonWritesNothingMore) {
+  StringSink sink;
+  TableBuilder builder(Options(), &sink);
+  builder.Add(IKey("a", 1, ValueType::kValue), "x");
+  builder.Abandon();
+  EXPECT_TRUE(sink.contents().empty());  // the first block was never full
+  builder.Add(IKey("b", 1, ValueType::kValue), "x");
+  EXPECT_EQ(builder.NumEntries(), 1u);
+}
+
+// --- Corruption -----------------------------------------------------------------
+
+// A small table with every region present and several zstd-compressed data blocks.
+std::string SmallTable(Model* model_out = nullptr) {
+  Model model = MakeModel(100, 16);
+  Options options;
+  options.block_size = 512;
+  if (model_out != nullptr) *model_out = model;
+  return BuildTable(options, model);
+}
+
+void ExpectNamesFile(const Status& s) {
+  EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+  EXPECT_NE(s.message().find(kFileName), std::string::npos) << s.ToString();
+}
+
+// Opens contents and reads everything (full scans both ways, and some Gets).
+// Returns the first error, or OK if everything read equals model.
+Status OpenAndReadAll(const std::string& contents, const Model& model) {
+  std::unique_ptr<Table> table;
+  Status s = OpenTable(Options(), contents, &table);
+  if (!s.ok()) return s;
+  auto it = table->NewIterator();
+  std::vector<Entry> forward = ScanForward(it.get());
+  if (!it->status().ok()) return it->status();
+  auto back = table->NewIterator();
+  std::vector<Entry> backward = ScanBackward(back.get());
+  if (!back->status().ok()) return back->status();
+  for (size_t i = 0; i < model.size(); i += 17) {
+    TableGetResult result;
+    std::string value;
+    s = table->Get(model[i].key, &result, &value);
+    if (!s.ok()) return s;
+  }
+  if (!(forward == model) || !(backward == model)) {
+    return Status::InvalidArgument("WRONG DATA returned without an error");
+  }
+  return Status::OK();
+}
+
+Footer DecodeFooter(const std::string& contents) {
+  Footer footer;
+  EXPECT_TRUE(
+      footer.DecodeFrom(std::string_view(contents).substr(contents.size() - 64), kFileName).ok());
+  return footer;
+}
+
+// Rewrites the footer and recomputes its checksum, so only the intended field is wrong.
+std::string WithFooter(std::string contents, const Footer& footer) {
+  std::string encoded;
+  footer.EncodeTo(&encoded);
+  contents.replace(contents.size() - 64, 64, encoded);
+  return contents;
+}
+
+TEST(TableCorruption, TruncatedFileFailsToOpen) {
+  std::string contents = SmallTable();
+  for (size_t size = 0; size < contents.size(); size++) {
+    std::unique_ptr<Table> table;
+    Status s = OpenTable(Options(), contents.substr(0, size), &table);
+    ASSERT_FALSE(s.ok()) << size;
+    ExpectNamesFile(s);
+    EXPECT_EQ(table, nullptr);
+  }
+}
+
+TEST(TableCorruption, FileClaimingMoreBytesThanItHasFailsToOpen) {
+  // The file is shorter than the size the caller believes: reads come back short.
+  std::string contents = SmallTable();
+  std::unique_ptr<Table> table;
+  auto file = std::make_unique<StringSource>(contents.substr(0, contents.size() - 10));
+  Status s = Table::Open(Options(), kFileName, std::move(file), contents.size(), &table);
+  ExpectNamesFile(s);
+}
+
+TEST(TableCorruption, BadMagicNumber) {
+  std::string contents = SmallTable();
+  contents[contents.size() - 3] ^= 0x40;
+  std::unique_ptr<Table> table;
+  Status s = OpenTable(Options(), contents, &table);
+  ExpectNamesFile(s);
+  EXPECT_NE(s.message().find("magic"), std::string::npos) << s.ToString();
+}
+
+TEST(TableCorruption, UnsupportedFormatVersion) {
+  std::string contents = SmallTable();
+  Footer footer = DecodeFooter(contents);
+  footer.format_version = 2;
+  std::unique_ptr<Table> table;
+  Status s = OpenTable(Options(), WithFooter(contents, footer), &table);
+  ExpectNamesFile(s);
+  EXPECT_NE(s.message().find("version 2"), std::string::npos) << s.ToString();
+}
+
+TEST(TableCorruption, FooterChecksumMismatch) {
+  std::string contents = SmallTable();
+  contents[contents.size() - 64 + 3] ^= 1;  // inside the filter handle
+  std::unique_ptr<Table> table;
+  Status s = OpenTable(Options(), contents, &table);
+  ExpectNamesFile(s);
+  EXPECT_NE(s.message().find("checksum"), std::string::npos) << s.ToString();
+}
+
+TEST(TableCorruption, HandlesOutOfBoundsFailToOpen) {
+  const std::string contents = SmallTable();
+  const Footer good = DecodeFooter(contents);
+  const uint64_t footer_offset = contents.size() - 64;
+  std::vector<std::pair<const char*, Footer>> cases;
+  for (int which = 0; which < 3; which++) {
+    for (auto [offset, size] : std::vector<std::pair<uint64_t, uint64_t>>{
+             {footer_offset, 1},            // starts at the footer
+             {footer_offset - 10, 20},      // runs into the footer
+             {0, UINT64_MAX},               // size overflows
+             {UINT64_MAX - 2, 1},           // offset overflows
+             {1ull << 40, 10}}) {           // far past the end
+      Footer f = good;
+      BlockHandle* h[] = {&f.filter_handle, &f.properties_handle, &f.index_handle};
+      h[which]->offset = offset;
+      h[which]->size = size;
+      cases.emplace_back(which == 0 ? "filter" : which == 1 ? "properties" : "index", f);
+    }
+  }
+  for (const auto& [name, footer] : cases) {
+    std::unique_ptr<Table> table;
+    Status s = OpenTable(Options(), WithFooter(contents, footer), &table);
+    ExpectNamesFile(s);
+  }
+  // Swapped handles point at well-formed blocks of the wrong kind.
+  Footer swapped = good;
+  std::swap(swapped.index_handle, swapped.properties_handle);
+  std::unique_ptr<Table> table;
+  ExpectNamesFile(OpenTable(Options(), WithFooter(contents, swapped), &table));
+}
+
+// Every byte of the file is covered by a block checksum, the footer checksum or the
+// magic number, so flipping any one of them must be reported, naming the file.
+TEST(TableCorruption, FlippedByteInEveryRegionIsDetected) {
+  Model model;
+  const std::string contents = SmallTable(&model);
+  ASSERT_TRUE(OpenAndReadAll(contents, model).ok());
+  const Footer footer = DecodeFooter(contents);
+  std::unique_ptr<Table> table;
+  ASSERT_TRUE(OpenTable(Options(), contents, &table).ok());
+  const uint64_t data_end = table->properties().data_bytes;
+  ASSERT_GT(table->properties().num_data_blocks, 3u);
+
+  auto region_of = [&](uint64_t pos) -> std::string {
+    if (pos < data_end) return "data";
+    for (auto [name, h] : {std::pair{"filter", footer.filter_handle},
+                           std::pair{"properties", footer.properties_handle},
+                           std::pair{"index", footer.index_handle}}) {
+      if (pos >= h.offset && pos < h.offset + h.size + kBlockTrailerSize) return name;
+    }
+    if (pos >= contents.size() - 64) return "footer";
+    return "gap";
+  };
+  std::map<std::string, int> detected;
+  for (uint64_t pos = 0; pos < contents.size(); pos++) {
+    for (char mask : {'\x01', '\x80'}) {
+      if (mask == '\x80' && pos % 7 != 0) continue;
+      std::string bad = contents;
+      bad[pos] ^= mask;
+      Status s = OpenAndReadAll(bad, model);
+      ASSERT_TRUE(s.IsCorruption()) << "byte " << pos << " (" << region_of(pos)
+                                    << ") flipped: " << s.ToString();
+      ASSERT_NE(s.message().find(kFileName), std::string::npos) << s.ToString();
+      detected[region_of(pos)]++;
+    }
+  }
+  for (const char* region : {"data", "filter", "properties", "index", "footer"}) {
+    EXPECT_GT(detected[region], 0) << region;
+  }
+  EXPECT_EQ(detected.count("gap"), 0u);
+}
+
+// --- Hand-assembled tables: cases the builder never writes ------------------------
+
+// Writes data blocks (raw contents given), an index with the given separator keys, the
+// properties and footer that match them, and no filter.
+std::string AssembleTable(const std::vector<std::string>& blocks,
+                          const std::vector<std::string>& separators,
+                          CompressionType type = CompressionType::kNone,
+                          const std::function<void(TableProperties*)>& tweak = nullptr) {
+  std::string file;
+  BlockBuilder index(1);
+  for (size_t i = 0; i < blocks.size(); i++) {
+    BlockHandle h{file.size(), blocks[i].size()};
+    file += blocks[i];
+    AppendBlockTrailer(blocks[i], type, &file);
+    std::string encoded;
+    h.EncodeTo(&encoded);
+    index.Add(separators[i], encoded);
+  }
+  TableProperties p;
+  p.num_data_blocks = blocks.size();
+  p.data_bytes = file.size();
+  std::string index_contents(index.Finish());
+  p.index_bytes = index_contents.size() + kBlockTrailerSize;
+  if (tweak) tweak(&p);
+  std::string props;
+  p.EncodeTo(&props);
+  Footer footer;
+  footer.properties_handle = {file.size(), props.size()};
+  file += props;
+  AppendBlockTrailer(props, CompressionType::kNone, &file);
+  footer.index_handle = {file.size(), index_contents.size()};
+  file += index_contents;
+  AppendBlockTrailer(index_contents, CompressionType::kNone, &file);
+  footer.EncodeTo(&file);
+  return file;
+}
+
+std::string DataBlock(const std::vector<std::string>& keys) {
+  BlockBuilder b(16);
+  for (const auto& k : keys) b.Add(k, "v:" + k);
+  return std::string(b.Finish());
+}
+
+TEST(TableAssembled, EmptyDataBlocksAreSkippedInBothDirections) {
+  std::string a = IKey("a", 1, ValueType::kValue), b = IKey("b", 1, ValueType::kValue),
+              c = IKey("c", 1, ValueType::kValue);
+  std::string contents = AssembleTable(
+      {DataBlock({}), DataBlock({a}), DataBlock({}), DataBlock({}), DataBlock({b, c}),
+       DataBlock({})},
+      {SeekKey("0", 1), a, SeekKey("a0", 1), SeekKey("a1", 1), c, SeekKey("d", 1)});
+  std::unique_ptr<Table> table;
+  Status s = OpenTable(Options(), contents, &table);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  Model expected = {{a, "v:" + a}, {b, "v:" + b}, {c, "v:" + c}};
+  auto it = table->NewIterator();
+  EXPECT_TRUE(ScanForward(it.get()) == expected);
+  EXPECT_TRUE(ScanBackward(it.get()) == expected);
+  it->Seek(SeekKey("a0", 1));  // lands in an empty block, continues to b
+  ASSERT_TRUE(it->Valid());
+  EXPECT_EQ(it->key(), b);
+  it->Prev();
+  ASSERT_TRUE(it->Valid());
+  EXPECT_EQ(it->key(), a);
+  it->Seek(SeekKey("c0", 1));  // past every key, into the empty last block
+  EXPECT_FALSE(it->Valid());
+  EXPECT_TRUE(it->status().ok());
+  TableGetResult result;
+  std::string value;
+  ASSERT_TRUE(table->Get(SeekKey("b", 5), &result, &value).ok());
+  EXPECT_EQ(result, TableGetResult::kFound);
+  EXPECT_EQ(value, "v:" + b);
+}
+
+TEST(TableAssembled, KeysTooShortForInternalKeysAreCorruption) {
+  // A checksum-valid block with a 3-byte key must not reach the internal key comparator,
+  // which reads 8 trailer bytes.
+  std::string contents = AssembleTable({DataBlock({"abc"})}, {SeekKey("b", 1)});
+  std::unique_ptr<Table> table;
+  ASSERT_TRUE(OpenTable(Options(), contents, &table).ok());
+  auto it = table->NewIterator();
+  it->SeekToFirst();
+  EXPECT_FALSE(it->Valid());
+  ExpectNamesFile(it->status());
+  TableGetResult result;
+  std::string value;
+  ExpectNamesFile(table->Get(SeekKey("a", 1), &result, &value));
+
+  // The same in the index block is caught at open.
+  std::string bad_index = AssembleTable({DataBlock({IKey("a", 1, ValueType::kValue)})}, {"x"});
+  ExpectNamesFile(OpenTable(Options(), bad_index, &table));
+}
+
+TEST(TableAssembled, GarbageZstdFrameWithValidChecksumIsCorruption) {
+  std::mt19937 rng(17);
+  std::string garbage = RandomValue(rng, 300);
+  std::string frame;
+  ASSERT_TRUE(ZstdCompress(DataBlock({IKey("a", 1, ValueType::kValue)}), 1, &frame));
+  std::string truncated_frame = frame.substr(0, frame.size() - 3);
+  for (const std::string& block : {garbage, truncated_frame, std::string()}) {
+    std::string contents =
+        AssembleTable({block}, {SeekKey("b", 1)}, CompressionType::kZstd);
+    std::unique_ptr<Table> table;
+    ASSERT_TRUE(OpenTable(Options(), contents, &table).ok());
+    auto it = table->NewIterator();
+    it->SeekToFirst();
+    EXPECT_FALSE(it->Valid());
+    ExpectNamesFile(it->status());
+  }
+  // The untouched frame decodes.
+  std::string contents = AssembleTable({frame}, {SeekKey("b", 1)}, CompressionType::kZstd);
+  std::unique_ptr<Table> table;
+  ASSERT_TRUE(OpenTable(Options(), contents, &table).ok());
+  auto it = table->NewIterator();
+  it->SeekToFirst();
+  ASSERT_TRUE(it->Valid());
+  EXPECT_EQ(it->key(), IKey("a", 1, ValueType::kValue));
+}
+
+TEST(TableAssembled, UnknownBlockCompressionTypeIsCorruption) {
+  std::string contents = AssembleTable({DataBlock({IKey("a", 1, ValueType::kValue)})},
+                                       {SeekKey("b", 1)}, static_cast<CompressionType>(7));
+  std::unique_ptr<Table> table;
+  ASSERT_TRUE(OpenTable(Options(), contents, &table).ok());
+  auto it = table->NewIterator();
+  it->SeekToFirst();
+  ExpectNamesFile(it->status());
+  EXPECT_NE(it->status().message().find("compression type 7"), std::string::npos);
+}
+
+TEST(TableAssembled, IndexDisagreeingWithPropertiesFailsToOpen) {
+  std::string a = IKey("a", 1, ValueType::kValue), b = IKey("b", 1, ValueType::kValue);
+  std::vector<std::string> blocks = {DataBlock({a}), DataBlock({b})};
+  std::unique_ptr<Table> table;
+  ASSERT_TRUE(OpenTable(Options(), AssembleTable(blocks, {a, b}), &table).ok());
+  // Index separators out of order.
+  ExpectNamesFile(OpenTable(Options(), AssembleTable(blocks, {b, a}), &table));
+  // Properties counting a different number of data blocks, or a different data size.
+  ExpectNamesFile(OpenTable(Options(),
+                            AssembleTable(blocks, {a, b}, CompressionType::kNone,
+                                          [](TableProperties* p) { p->num_data_blocks++; }),
+                            &table));
+  ExpectNamesFile(OpenTable(Options(),
+                            AssembleTable(blocks, {a, b}, CompressionType::kNone,
+                                          [](TableProperties* p) { p->data_bytes += 5; }),
+                            &table));
+  ExpectNamesFile(OpenTable(Options(),
+                            AssembleTable(blocks, {a, b}, CompressionType::kNone,
+                                          [](TableProperties* p) { p->index_bytes++; }),
+                            &table));
+  ExpectNamesFile(OpenTable(Options(),
+                            AssembleTable(blocks, {a, b}, CompressionType::kNone,
+                                          [](TableProperties* p) { p->format_version = 3; }),
+                            &table));
+}
+
+TEST(TableProperties, UnknownTagsAreSkippedAndRepeatsRejected) {
+  TableProperties p;
+  p.num_entries = 12;
+  p.smallest_key = "abc";
+  std::string encoded;
+  p.EncodeTo(&encoded);
+  // A field from a newer version: tag 99 with 3 bytes.
+  std::string newer = encoded;
+  PutVarint32(&newer, 99);
+  PutLengthPrefixed(&newer, "new");
+  TableProperties decoded;
+  ASSERT_TRUE(decoded.DecodeFrom(newer).ok());
+  EXPECT_EQ(decoded.num_entries, 12u);
+  EXPECT_EQ(decoded.smallest_key, "abc");
+  // A field written twice.
+  std::string repeated = encoded;
+  PutVarint32(&repeated, 2);
+  PutLengthPrefixed(&repeated, "\x05");
+  EXPECT_TRUE(decoded.DecodeFrom(repeated).IsCorruption());
+  // Truncated anywhere.
+  for (size_t len = 1; len < encoded.size(); len++) {
+    Status s = decoded.DecodeFrom(std::string_view(encoded).substr(0, len));
+    // A cut exactly between fields is a valid (shorter) record; anything else is not.
+    if (s.ok()) continue;
+    EXPECT_TRUE(s.IsCorruption());
+  }
+  // An integer field holding more than one varint.
+  std::string two_varints;
+  PutVarint32(&two_varints, 2);
+  PutLengthPrefixed(&two_varints, std::string("\x01\x01", 2));
+  EXPECT_TRUE(decoded.DecodeFrom(two_varints).IsCorruption());
+}
+
+}  // namespace
+}  // namespace strata
