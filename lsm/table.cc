@@ -313,7 +313,7 @@ Status Table::Get(std::string_view lookup_internal_key, TableGetResult* result,
     std::unique_ptr<Iterator> iter = block->NewIterator(comparator);
     iter->Seek(lookup_internal_key);
     if (!iter->status().ok()) return BlockError(file_name_, handle, iter->status());
-    if (!iter->Valid()) continue;
+    if (!iter->Valid()) return Status::OK();
     ParsedInternalKey parsed;
     if (!ParseInternalKey(iter->key(), &parsed)) {
       return BlockError(file_name_, handle, Status::Corruption("bad internal key"));

@@ -188,7 +188,12 @@ bool IsWellFormed(Key key) {
   return KeyOf(key) < kNumKeys && GenOf(key) > 0 && CheckOf(key) == CheckFor(KeyOf(key), GenOf(key));
 }
 std::string Describe(Key key) {
-  return "(" + std::to_string(KeyOf(key)) + ", " + std::to_string(GenOf(key)) + ")";
+  std::string result = "(";
+  result += std::to_string(KeyOf(key));
+  result += ", ";
+  result += std::to_string(GenOf(key));
+  result += ")";
+  return result;
 }
 
 // Below and above every key that is ever inserted.

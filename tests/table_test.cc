@@ -818,6 +818,34 @@ TEST(TableAssembled, EmptyDataBlocksAreSkippedInBothDirections) {
   EXPECT_EQ(value, "v:" + b);
 }
 
+// A separator may be any key between two blocks, also one of the next block's user key:
+// then a lookup can pass a block's last key without passing its separator, and the
+// answer is the first entry of the next block (behind an empty block here).
+TEST(TableAssembled, GetContinuesIntoTheNextBlockPastTheSeparator) {
+  std::string a = IKey("a", 1, ValueType::kValue), b = IKey("b", 1, ValueType::kValue);
+  std::string contents = AssembleTable({DataBlock({a}), DataBlock({}), DataBlock({b})},
+                                       {IKey("b", 3, ValueType::kValue),
+                                        IKey("b", 2, ValueType::kValue), b});
+  std::unique_ptr<Table> table;
+  Status s = OpenTable(Options(), contents, &table);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  for (SequenceNumber snapshot : {1, 2, 5, 100}) {
+    TableGetResult result;
+    std::string value;
+    ASSERT_TRUE(table->Get(SeekKey("b", snapshot), &result, &value).ok());
+    EXPECT_EQ(result, TableGetResult::kFound) << snapshot;
+    EXPECT_EQ(value, "v:" + b);
+    auto it = table->NewIterator();
+    it->Seek(SeekKey("b", snapshot));
+    ASSERT_TRUE(it->Valid());
+    EXPECT_EQ(it->key(), b);
+  }
+  TableGetResult result;
+  std::string value;
+  ASSERT_TRUE(table->Get(SeekKey("b", 0), &result, &value).ok());
+  EXPECT_EQ(result, TableGetResult::kNotPresent);  // b@1 is newer than the snapshot
+}
+
 TEST(TableAssembled, KeysTooShortForInternalKeysAreCorruption) {
   // A checksum-valid block with a 3-byte key must not reach the internal key comparator,
   // which reads 8 trailer bytes.
