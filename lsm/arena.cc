@@ -34,8 +34,7 @@ char* Arena::AllocateFallback(size_t bytes) {
 char* Arena::AllocateAligned(size_t bytes) {
   size_t misalignment = reinterpret_cast<uintptr_t>(alloc_ptr_) & (kAlignment - 1);
   size_t padding = misalignment == 0 ? 0 : kAlignment - misalignment;
-  if (bytes > 0 && bytes <= alloc_bytes_remaining_ &&
-      padding <= alloc_bytes_remaining_ - bytes) {
+  if (bytes > 0 && bytes <= alloc_bytes_remaining_ && padding <= alloc_bytes_remaining_ - bytes) {
     char* result = alloc_ptr_ + padding;
     alloc_ptr_ += padding + bytes;
     alloc_bytes_remaining_ -= padding + bytes;
@@ -47,8 +46,7 @@ char* Arena::AllocateAligned(size_t bytes) {
 
 char* Arena::AllocateNewBlock(size_t block_bytes) {
   blocks_.push_back(std::make_unique_for_overwrite<char[]>(block_bytes));
-  memory_usage_.fetch_add(block_bytes + sizeof(std::unique_ptr<char[]>),
-                          std::memory_order_relaxed);
+  memory_usage_.fetch_add(block_bytes + sizeof(std::unique_ptr<char[]>), std::memory_order_relaxed);
   return blocks_.back().get();
 }
 

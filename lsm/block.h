@@ -11,9 +11,9 @@
 #include <memory>
 #include <string>
 
+#include "lsm/dbformat.h"
 #include "strata/iterator.h"
 #include "strata/status.h"
-#include "lsm/dbformat.h"
 
 namespace strata {
 

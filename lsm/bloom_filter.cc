@@ -68,8 +68,8 @@ BloomFilterBuilder::BloomFilterBuilder(int bits_per_key)
       num_probes_(BloomProbesForBitsPerKey(bits_per_key_)) {}
 
 std::string BloomFilterBuilder::Finish() const {
-  uint64_t bits = std::clamp<uint64_t>(hashes_.size() * uint64_t(bits_per_key_), kMinBits,
-                                       kMaxBits);
+  uint64_t bits =
+      std::clamp<uint64_t>(hashes_.size() * uint64_t(bits_per_key_), kMinBits, kMaxBits);
   const uint64_t bytes = (bits + 7) / 8;
   bits = bytes * 8;
   std::string filter(bytes + 1, '\0');

@@ -1,5 +1,5 @@
 // Little-endian fixed-width integers and varints: the building blocks of every
-// on-disk format (see docs/formats.md).
+// on-disk format (see docs/*_format.md).
 #pragma once
 
 #include <cstdint>

@@ -1,10 +1,12 @@
 #include "lsm/db_impl.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "lsm/db_iterator.h"
 #include "lsm/empty_iterator.h"
 #include "lsm/filename.h"
+#include "lsm/level_iterator.h"
 #include "lsm/log_reader.h"
 #include "lsm/merging_iterator.h"
 #include "lsm/table_builder.h"
@@ -84,13 +86,17 @@ Status DBImpl::Open() {
     edit.SetLogNumber(logfile_number_);
     s = versions_->LogAndApply(&edit, lock);
   }
+  ReleasePendingOutputs(edit);
   if (!s.ok()) {
     closed_ = true;
     if (logfile_ != nullptr) logfile_->Close();
     return s;
   }
   DeleteObsoleteFiles(lock);
-  background_thread_ = std::thread([this] { BackgroundThreadMain(); });
+  for (int i = 0; i < std::max(1, options_.background_threads); i++) {
+    background_threads_.emplace_back([this] { BackgroundThreadMain(); });
+  }
+  if (versions_->NeedsCompaction()) background_work_.notify_all();
   return s;
 }
 
@@ -237,8 +243,13 @@ Status DBImpl::WriteLevel0Table(const MemTable& mem, VersionEdit* edit,
   if (!s.ok()) env_->RemoveFile(path);
 
   lock.lock();
-  pending_outputs_.erase(meta.number);
-  if (s.ok()) edit->AddFile(0, std::move(meta));
+  // On success the table stays in pending_outputs_ until the caller has recorded the
+  // edit: until then no Version names it and DeleteObsoleteFiles would take it.
+  if (s.ok()) {
+    edit->AddFile(0, std::move(meta));
+  } else {
+    pending_outputs_.erase(meta.number);
+  }
   return s;
 }
 
@@ -255,6 +266,12 @@ Status DBImpl::Delete(const WriteOptions& options, std::string_view key) {
 }
 
 Status DBImpl::Write(const WriteOptions& options, WriteBatch* batch) {
+  if (batch != nullptr && batch->oversized()) {
+    return Status::InvalidArgument(dbname_ + ": a key is larger than " +
+                                   std::to_string(WriteBatch::kMaxKeySize) +
+                                   " bytes or a value larger than " +
+                                   std::to_string(WriteBatch::kMaxValueSize) + " bytes");
+  }
   Writer w(batch, options.sync);
   std::unique_lock<std::mutex> lock(mutex_);
   if (closed_) return ClosedError(dbname_);
@@ -326,16 +343,33 @@ WriteBatch* DBImpl::BuildBatchGroup(Writer** last_writer) {
 }
 
 Status DBImpl::MakeRoomForWrite(bool force, std::unique_lock<std::mutex>& lock) {
+  bool delayed = false;
   while (true) {
     if (!background_error_.ok()) return background_error_;
     if (closed_ || shutting_down_) return ClosedError(dbname_);
+    int level0_files = versions_->current()->NumFiles(0);
+    if (!delayed && level0_files >= options_.level0_slowdown_writes_trigger) {
+      // Level 0 is filling up: give compaction a little CPU on every write rather than
+      // stopping writes outright later. Each write is delayed at most once.
+      lock.unlock();
+      uint64_t start = env_->NowMicros();
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      lock.lock();
+      stall_micros_ += env_->NowMicros() - start;
+      delayed = true;
+      continue;
+    }
     if (!force && mem_->ApproximateMemoryUsage() <= options_.write_buffer_size) {
       return Status::OK();
     }
     if (force && mem_->empty()) return Status::OK();
-    if (imm_ != nullptr) {
-      // The previous memtable is still being flushed: wait instead of growing memory.
+    if (imm_ != nullptr || level0_files >= options_.level0_stop_writes_trigger) {
+      // The previous memtable is still being flushed, or level 0 is full: wait
+      // instead of growing memory or level 0 without bound.
+      uint64_t start = env_->NowMicros();
+      background_work_.notify_all();
       background_work_done_.wait(lock);
+      stall_micros_ += env_->NowMicros() - start;
       continue;
     }
     Status s = SwitchToNewLog(lock);
@@ -346,7 +380,7 @@ Status DBImpl::MakeRoomForWrite(bool force, std::unique_lock<std::mutex>& lock) 
     imm_ = std::move(mem_);
     mem_ = std::make_shared<MemTable>();
     force = false;
-    background_work_.notify_one();
+    background_work_.notify_all();
   }
 }
 
@@ -357,15 +391,191 @@ void DBImpl::RecordBackgroundError(const Status& s) {
   background_work_done_.notify_all();
 }
 
+bool DBImpl::HasBackgroundWork() const {
+  if (!background_error_.ok()) return false;
+  if (imm_ != nullptr && !flush_running_) return true;
+  return !compaction_running_ && (manual_compaction_ != nullptr || versions_->NeedsCompaction());
+}
+
 void DBImpl::BackgroundThreadMain() {
   std::unique_lock<std::mutex> lock(mutex_);
   while (true) {
-    background_work_.wait(lock, [this] {
-      return shutting_down_ || (imm_ != nullptr && background_error_.ok());
-    });
+    background_work_.wait(lock, [this] { return shutting_down_ || HasBackgroundWork(); });
     if (shutting_down_) break;
-    FlushImmutableMemTable(lock);
+    // Flushes first: writers may be waiting for the memtable slot.
+    if (imm_ != nullptr && !flush_running_) {
+      flush_running_ = true;
+      FlushImmutableMemTable(lock);
+      flush_running_ = false;
+    } else {
+      compaction_running_ = true;
+      BackgroundCompaction(lock);
+      compaction_running_ = false;
+    }
+    background_work_done_.notify_all();
+    // The work done may have created more (e.g. a flush filling level 0).
+    if (HasBackgroundWork()) background_work_.notify_all();
   }
+}
+
+void DBImpl::BackgroundCompaction(std::unique_lock<std::mutex>& lock) {
+  std::unique_ptr<Compaction> c;
+  ManualCompaction* manual = manual_compaction_;
+  if (manual != nullptr) {
+    c = versions_->CompactRange(manual->level, manual->begin, manual->end);
+  } else {
+    c = versions_->PickCompaction();
+  }
+  Status s;
+  if (c != nullptr) s = RunCompaction(c.get(), lock);
+  if (!s.ok() && !shutting_down_) RecordBackgroundError(s);
+  if (manual != nullptr) {
+    // Done with this level once nothing in it overlaps the range any more.
+    if (!s.ok() || c == nullptr) {
+      manual->status = s;
+      manual->done = true;
+      manual_compaction_ = nullptr;
+    }
+  }
+  DeleteObsoleteFiles(lock);
+}
+
+Status DBImpl::RunCompaction(Compaction* c, std::unique_lock<std::mutex>& lock) {
+  VersionEdit edit;
+  c->AddInputDeletions(&edit);
+  if (c->IsTrivialMove()) {
+    edit.AddFile(c->output_level(), *c->inputs[0][0]);
+    return versions_->LogAndApply(&edit, lock);
+  }
+  Status s = MergeCompactionInputs(c, SmallestSnapshot(), &edit, lock);
+  if (s.ok()) s = versions_->LogAndApply(&edit, lock);
+  ReleasePendingOutputs(edit);
+  return s;
+}
+
+void DBImpl::ReleasePendingOutputs(const VersionEdit& edit) {
+  for (const auto& [level, file] : edit.new_files()) pending_outputs_.erase(file.number);
+}
+
+SequenceNumber DBImpl::SmallestSnapshot() const {
+  SequenceNumber smallest = versions_->LastSequence();
+  for (const SnapshotImpl* snapshot : snapshots_) smallest = std::min(smallest, snapshot->sequence);
+  return smallest;
+}
+
+Status DBImpl::MergeCompactionInputs(Compaction* c, SequenceNumber smallest_snapshot,
+                                     VersionEdit* edit, std::unique_lock<std::mutex>& lock) {
+  std::vector<std::unique_ptr<Iterator>> inputs;
+  std::vector<std::shared_ptr<const Table>> tables;
+  for (int which = 0; which < 2; which++) {
+    for (const auto& f : c->inputs[which]) {
+      std::shared_ptr<const Table> table;
+      Status s = table_cache_->FindTable(f->number, f->file_size, &table);
+      if (!s.ok()) return s;
+      inputs.push_back(table->NewIterator());
+      tables.push_back(std::move(table));
+    }
+  }
+  Options output_options = options_;
+  if (c->OutputIsBottommost()) {
+    output_options.compression_level = options_.bottommost_compression_level;
+  }
+  lock.unlock();
+
+  std::unique_ptr<Iterator> input =
+      NewMergingIterator(GetInternalKeyComparator(), std::move(inputs));
+  std::unique_ptr<WritableFile> file;
+  std::unique_ptr<TableBuilder> builder;
+  FileMetaData meta;
+  Status s;
+  std::string current_user_key;
+  bool has_current_user_key = false;
+  SequenceNumber last_sequence_for_key = kMaxSequenceNumber;
+  for (input->SeekToFirst(); input->Valid() && s.ok(); input->Next()) {
+    if (shutting_down_.load(std::memory_order_acquire)) {
+      s = Status::IOError(dbname_ + ": compaction stopped by close");
+      break;
+    }
+    std::string_view key = input->key();
+    if (builder != nullptr && c->ShouldStopBefore(key)) {
+      s = FinishCompactionOutput(builder.get(), file.get(), &meta, c->output_level(), edit);
+      builder.reset();
+      file.reset();
+      if (!s.ok()) break;
+    }
+    ParsedInternalKey parsed;
+    if (!ParseInternalKey(key, &parsed)) {
+      s = Status::Corruption(dbname_ + ": compaction met a malformed key");
+      break;
+    }
+    if (!has_current_user_key || parsed.user_key != current_user_key) {
+      current_user_key.assign(parsed.user_key);
+      has_current_user_key = true;
+      last_sequence_for_key = kMaxSequenceNumber;
+    }
+    bool drop = false;
+    if (last_sequence_for_key <= smallest_snapshot) {
+      drop = true;  // a newer entry of this key is visible to every reader
+    } else if (parsed.type == ValueType::kDeletion && parsed.sequence <= smallest_snapshot &&
+               c->IsBaseLevelForKey(parsed.user_key)) {
+      // Every reader sees this deletion and nothing deeper can hold the key: the
+      // older entries it hides are in this compaction and are dropped by the rule above.
+      drop = true;
+    }
+    last_sequence_for_key = parsed.sequence;
+    if (drop) continue;
+
+    if (builder == nullptr) {
+      lock.lock();
+      meta = FileMetaData();
+      meta.number = versions_->NewFileNumber();
+      pending_outputs_.insert(meta.number);
+      lock.unlock();
+      s = env_->NewWritableFile(TableFileName(dbname_, meta.number), &file);
+      if (!s.ok()) break;
+      builder = std::make_unique<TableBuilder>(output_options, file.get());
+      meta.smallest.assign(key);
+    }
+    meta.largest.assign(key);
+    builder->Add(key, input->value());
+    if (builder->FileSize() >= c->max_output_file_size()) {
+      s = FinishCompactionOutput(builder.get(), file.get(), &meta, c->output_level(), edit);
+      builder.reset();
+      file.reset();
+    }
+  }
+  if (s.ok()) s = input->status();
+  if (s.ok() && builder != nullptr) {
+    s = FinishCompactionOutput(builder.get(), file.get(), &meta, c->output_level(), edit);
+  } else if (builder != nullptr) {
+    builder->Abandon();
+  }
+  if (s.ok() && !edit->new_files().empty()) s = env_->SyncDir(dbname_);
+  input.reset();
+  lock.lock();
+  if (!s.ok()) {
+    // Outputs never reached the MANIFEST: they are garbage.
+    for (const auto& [level, f] : edit->new_files()) {
+      pending_outputs_.erase(f.number);
+    }
+    if (meta.number != 0) pending_outputs_.erase(meta.number);
+  }
+  return s;
+}
+
+Status DBImpl::FinishCompactionOutput(TableBuilder* builder, WritableFile* file,
+                                      FileMetaData* meta, int level, VersionEdit* edit) {
+  Status s = builder->Finish();
+  meta->file_size = builder->FileSize();
+  if (s.ok()) s = file->Sync();
+  if (s.ok()) s = file->Close();
+  if (s.ok()) {
+    std::shared_ptr<const Table> table;
+    s = table_cache_->FindTable(meta->number, meta->file_size, &table);
+  }
+  if (s.ok()) edit->AddFile(level, std::move(*meta));
+  *meta = FileMetaData();
+  return s;
 }
 
 void DBImpl::FlushImmutableMemTable(std::unique_lock<std::mutex>& lock) {
@@ -377,6 +587,7 @@ void DBImpl::FlushImmutableMemTable(std::unique_lock<std::mutex>& lock) {
     edit.SetLogNumber(logfile_number_);
     s = versions_->LogAndApply(&edit, lock);
   }
+  ReleasePendingOutputs(edit);
   if (s.ok()) {
     imm_.reset();
     DeleteObsoleteFiles(lock);
@@ -394,10 +605,11 @@ void DBImpl::DeleteObsoleteFiles(std::unique_lock<std::mutex>& lock) {
   versions_->AddLiveFiles(&live);
   uint64_t log_number = versions_->LogNumber();
   uint64_t manifest_number = versions_->ManifestFileNumber();
-  lock.unlock();
-
+  // Listed under the mutex: a file created after this point is in pending_outputs_
+  // of a later call, not in this list.
   std::vector<std::string> children;
   env_->GetChildren(dbname_, &children);  // best effort: garbage stays until next time
+  lock.unlock();
   for (const std::string& name : children) {
     uint64_t number;
     FileType type;
@@ -498,14 +710,16 @@ std::unique_ptr<Iterator> DBImpl::NewIterator(const ReadOptions& options) {
   std::vector<std::shared_ptr<const Table>> tables;
   children.push_back(view.mem->NewIterator());
   if (view.imm != nullptr) children.push_back(view.imm->NewIterator());
-  for (int level = 0; level < kNumLevels; level++) {
-    for (const auto& f : view.version->files[level]) {
-      std::shared_ptr<const Table> table;
-      Status s = table_cache_->FindTable(f->number, f->file_size, &table);
-      if (!s.ok()) return NewEmptyIterator(s);
-      children.push_back(table->NewIterator());
-      tables.push_back(std::move(table));
-    }
+  for (const auto& f : view.version->files[0]) {
+    std::shared_ptr<const Table> table;
+    Status s = table_cache_->FindTable(f->number, f->file_size, &table);
+    if (!s.ok()) return NewEmptyIterator(s);
+    children.push_back(table->NewIterator());
+    tables.push_back(std::move(table));
+  }
+  for (int level = 1; level < kNumLevels; level++) {
+    if (view.version->files[level].empty()) continue;
+    children.push_back(NewLevelIterator(table_cache_.get(), &view.version->files[level]));
   }
   std::unique_ptr<Iterator> result = NewDBIterator(
       NewMergingIterator(GetInternalKeyComparator(), std::move(children)), view.sequence);
@@ -540,6 +754,43 @@ Status DBImpl::Flush() {
   return imm_ == nullptr ? Status::OK() : ClosedError(dbname_);
 }
 
+Status DBImpl::CompactRange(const std::string_view* begin, const std::string_view* end) {
+  Status s = Flush();
+  if (!s.ok()) return s;
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (int level = 0; level < kNumLevels - 1 && s.ok(); level++) {
+    ManualCompaction manual{level, begin, end, false, Status::OK()};
+    // One manual compaction at a time; it runs on a background thread when the
+    // compaction slot is free, repeatedly, until the level has nothing in range.
+    background_work_done_.wait(lock, [this] {
+      return manual_compaction_ == nullptr || shutting_down_ || !background_error_.ok();
+    });
+    if (shutting_down_) return ClosedError(dbname_);
+    if (!background_error_.ok()) return background_error_;
+    manual_compaction_ = &manual;
+    background_work_.notify_all();
+    background_work_done_.wait(lock, [&] {
+      return manual.done || shutting_down_ || !background_error_.ok();
+    });
+    if (!manual.done) {
+      if (manual_compaction_ == &manual) manual_compaction_ = nullptr;
+      return shutting_down_ ? ClosedError(dbname_) : background_error_;
+    }
+    s = manual.status;
+  }
+  return s;
+}
+
+Status DBImpl::WaitForBackgroundWork() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  background_work_done_.wait(lock, [this] {
+    return shutting_down_ || !background_error_.ok() ||
+           (!HasBackgroundWork() && !flush_running_ && !compaction_running_ && imm_ == nullptr);
+  });
+  if (!background_error_.ok()) return background_error_;
+  return shutting_down_ ? ClosedError(dbname_) : Status::OK();
+}
+
 Status DBImpl::Close() {
   std::unique_lock<std::mutex> lock(mutex_);
   if (closed_) return Status::OK();
@@ -547,7 +798,8 @@ Status DBImpl::Close() {
   background_work_.notify_all();
   background_work_done_.notify_all();
   lock.unlock();
-  if (background_thread_.joinable()) background_thread_.join();
+  for (std::thread& t : background_threads_) t.join();
+  background_threads_.clear();
   lock.lock();
   // Writers still queued were woken with an error by MakeRoomForWrite's checks.
   background_work_done_.wait(lock, [this] { return writers_.empty(); });

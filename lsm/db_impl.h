@@ -7,6 +7,7 @@
 // MANIFEST. mutex_ guards every member below it that is not marked otherwise.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <list>
@@ -18,6 +19,7 @@
 
 #include "strata/db.h"
 #include "strata/env.h"
+#include "lsm/compaction.h"
 #include "lsm/dbformat.h"
 #include "lsm/log_writer.h"
 #include "lsm/memtable.h"
@@ -25,6 +27,8 @@
 #include "lsm/version_set.h"
 
 namespace strata {
+
+class TableBuilder;
 
 class DBImpl final : public DB {
  public:
@@ -39,6 +43,8 @@ class DBImpl final : public DB {
   const Snapshot* GetSnapshot() override;
   void ReleaseSnapshot(const Snapshot* snapshot) override;
   Status Flush() override;
+  Status CompactRange(const std::string_view* begin, const std::string_view* end) override;
+  Status WaitForBackgroundWork() override;
   Status Close() override;
 
   // Recovers the store and starts the background thread; called once by DB::Open.
@@ -71,7 +77,19 @@ class DBImpl final : public DB {
   WriteBatch* BuildBatchGroup(Writer** last_writer);
 
   void BackgroundThreadMain();
+  bool HasBackgroundWork() const;
   void FlushImmutableMemTable(std::unique_lock<std::mutex>& lock);
+  void BackgroundCompaction(std::unique_lock<std::mutex>& lock);
+  // Runs c (a trivial move or a merge) and installs its result.
+  Status RunCompaction(Compaction* c, std::unique_lock<std::mutex>& lock);
+  Status MergeCompactionInputs(Compaction* c, SequenceNumber smallest_snapshot,
+                               VersionEdit* edit, std::unique_lock<std::mutex>& lock);
+  // Writes the table being built by a compaction and records it in edit.
+  Status FinishCompactionOutput(TableBuilder* builder, WritableFile* file, FileMetaData* meta,
+                                int level, VersionEdit* edit);
+  SequenceNumber SmallestSnapshot() const;
+  // Tables written for edit are now named by a Version (or garbage): stop protecting them.
+  void ReleasePendingOutputs(const VersionEdit& edit);
   void DeleteObsoleteFiles(std::unique_lock<std::mutex>& lock);
   void RecordBackgroundError(const Status& s);
 
@@ -106,9 +124,21 @@ class DBImpl final : public DB {
   // the MANIFEST may end in a partial record, and appending after it would turn a
   // torn tail into corruption in the middle.
   Status background_error_;
-  bool shutting_down_ = false;
+  std::atomic<bool> shutting_down_{false};  // also read by compactions without the mutex
   bool closed_ = false;
-  std::thread background_thread_;
+  bool flush_running_ = false;
+  bool compaction_running_ = false;
+  // A manual compaction (CompactRange) waiting for or using the compaction slot.
+  struct ManualCompaction {
+    int level;
+    const std::string_view* begin;
+    const std::string_view* end;
+    bool done = false;
+    Status status;
+  };
+  ManualCompaction* manual_compaction_ = nullptr;
+  uint64_t stall_micros_ = 0;
+  std::vector<std::thread> background_threads_;
 };
 
 }  // namespace strata

@@ -30,6 +30,24 @@ const char* TypeName(RecordType type) {
   return "zero";
 }
 
+// A cheap test, before any checksum, of whether a FULL or FIRST fragment could start
+// at pos: while trying every byte of garbage this rejects all but a few offsets.
+bool MayStartRecord(std::string_view block, size_t pos) {
+  if (block.size() - pos < kHeaderSize) return false;
+  const char* header = block.data() + pos;
+  const size_t length =
+      static_cast<uint8_t>(header[4]) | (size_t{static_cast<uint8_t>(header[5])} << 8);
+  const size_t end = pos + kHeaderSize + length;
+  switch (static_cast<uint8_t>(header[6])) {
+    case kFullType:
+      return end <= block.size();
+    case kFirstType:
+      return end == kBlockSize && end <= block.size();
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 Reader::Reader(SequentialFile* file, std::string file_name_for_errors)
@@ -226,6 +244,10 @@ bool Reader::EndAtDamage(uint64_t damage_offset, const std::string& reason, size
 bool Reader::FindLaterRecordStart(bool walk, size_t rescan_from, uint64_t* found_offset) {
   for (;;) {
     while (kBlockSize - pos_ >= kHeaderSize && pos_ < block_.size()) {
+      if (!walk && !MayStartRecord(block_, pos_)) {
+        pos_ += 1;
+        continue;
+      }
       DecodedFragment f;
       const Fragment kind = DecodeFragment(block_, pos_, &f);
       if (kind == Fragment::kValid && (f.type == kFullType || f.type == kFirstType)) {

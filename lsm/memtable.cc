@@ -116,8 +116,8 @@ void MemTable::Add(SequenceNumber seq, ValueType type, std::string_view user_key
   assert(value.size() <= UINT32_MAX);
   const auto internal_key_size = static_cast<uint32_t>(user_key.size() + kInternalKeyTrailerSize);
   const auto value_size = static_cast<uint32_t>(value.size());
-  const size_t encoded_size = VarintLength(internal_key_size) + internal_key_size +
-                              VarintLength(value_size) + value_size;
+  const size_t encoded_size =
+      VarintLength(internal_key_size) + internal_key_size + VarintLength(value_size) + value_size;
   // Unaligned: entries are byte strings, decoded with byte loads.
   char* const entry = rep_->arena.Allocate(encoded_size);
   char* p = EncodeVarint32(entry, internal_key_size);

@@ -105,11 +105,10 @@ class SkipList {
     // Publishes n at this level: everything written to n before is visible to a reader
     // that finds n through this pointer.
     void SetNext(int level, Node* n) { link(level)->store(n, std::memory_order_release); }
-    // For links no reader can reach yet (the new node's own, before it is linked).
+    // Writer only: to read links it wrote itself, and to set the links of a node that
+    // no reader can reach yet.
     Node* NextRelaxed(int level) const { return link(level)->load(std::memory_order_relaxed); }
-    void SetNextRelaxed(int level, Node* n) {
-      link(level)->store(n, std::memory_order_relaxed);
-    }
+    void SetNextRelaxed(int level, Node* n) { link(level)->store(n, std::memory_order_relaxed); }
 
    private:
     std::atomic<Node*>* link(int level) const {
@@ -149,8 +148,7 @@ template <typename Key, class Comparator>
 typename SkipList<Key, Comparator>::Node* SkipList<Key, Comparator>::NewNode(const Key& key,
                                                                              int height) {
   static_assert(alignof(Node) <= Arena::kAlignment);
-  char* memory =
-      arena_->AllocateAligned(sizeof(Node) + sizeof(std::atomic<Node*>) * height);
+  char* memory = arena_->AllocateAligned(sizeof(Node) + sizeof(std::atomic<Node*>) * height);
   Node* node = new (memory) Node(key);
   for (int i = 0; i < height; i++) {
     new (memory + sizeof(Node) + sizeof(std::atomic<Node*>) * i) std::atomic<Node*>(nullptr);

@@ -149,8 +149,8 @@ class TableIterator final : public Iterator {
   Status status_;
 };
 
-Table::Table(const Options& options, std::string file_name,
-             std::unique_ptr<RandomAccessFile> file, uint64_t blocks_end)
+Table::Table(const Options& options, std::string file_name, std::unique_ptr<RandomAccessFile> file,
+             uint64_t blocks_end)
     : options_(options),
       file_name_(std::move(file_name)),
       file_(std::move(file)),
@@ -229,8 +229,7 @@ Status Table::ReadMetaBlocks(const Footer& footer) {
 // The index is small and in memory: checking it whole at open means a data block handle
 // in it can be trusted to be decodable, in bounds, and in key order from then on.
 Status Table::CheckIndex() const {
-  if (index_block_->num_entries() > 0 &&
-      index_block_->min_key_length() < kInternalKeyTrailerSize) {
+  if (index_block_->num_entries() > 0 && index_block_->min_key_length() < kInternalKeyTrailerSize) {
     return Corruption("index block: key shorter than an internal key");
   }
   if (properties_.data_bytes > blocks_end_) {
@@ -267,16 +266,14 @@ Status Table::CheckIndex() const {
   return Status::OK();
 }
 
-Status Table::ReadDataBlock(const BlockHandle& handle,
-                            std::shared_ptr<const Block>* block) const {
+Status Table::ReadDataBlock(const BlockHandle& handle, std::shared_ptr<const Block>* block) const {
   std::string contents;
   Status s = ReadBlock(*file_, file_name_, properties_.data_bytes, handle, &contents);
   if (!s.ok()) return s;
   auto result = std::make_shared<const Block>(std::move(contents));
   if (!result->status().ok()) return BlockError(file_name_, handle, result->status());
   if (result->num_entries() > 0 && result->min_key_length() < kInternalKeyTrailerSize) {
-    return BlockError(file_name_, handle,
-                      Status::Corruption("key shorter than an internal key"));
+    return BlockError(file_name_, handle, Status::Corruption("key shorter than an internal key"));
   }
   *block = std::move(result);
   return Status::OK();
@@ -286,9 +283,7 @@ std::unique_ptr<Iterator> Table::NewIterator() const {
   return std::make_unique<TableIterator>(this);
 }
 
-bool Table::KeyMayMatch(std::string_view user_key) const {
-  return filter_.KeyMayMatch(user_key);
-}
+bool Table::KeyMayMatch(std::string_view user_key) const { return filter_.KeyMayMatch(user_key); }
 
 Status Table::Get(std::string_view lookup_internal_key, TableGetResult* result,
                   std::string* value) const {
@@ -313,7 +308,7 @@ Status Table::Get(std::string_view lookup_internal_key, TableGetResult* result,
     std::unique_ptr<Iterator> iter = block->NewIterator(comparator);
     iter->Seek(lookup_internal_key);
     if (!iter->status().ok()) return BlockError(file_name_, handle, iter->status());
-    if (!iter->Valid()) return Status::OK();
+    if (!iter->Valid()) continue;
     ParsedInternalKey parsed;
     if (!ParseInternalKey(iter->key(), &parsed)) {
       return BlockError(file_name_, handle, Status::Corruption("bad internal key"));
@@ -328,7 +323,8 @@ Status Table::Get(std::string_view lookup_internal_key, TableGetResult* result,
     }
     return Status::OK();
   }
-  if (!index_iter->status().ok()) return Corruption("index block: " + index_iter->status().message());
+  if (!index_iter->status().ok())
+    return Corruption("index block: " + index_iter->status().message());
   return Status::OK();
 }
 

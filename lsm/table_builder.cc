@@ -88,8 +88,7 @@ void TableBuilder::FlushDataBlock() {
   }
 }
 
-void TableBuilder::WriteBlock(std::string_view contents, bool may_compress,
-                              BlockHandle* handle) {
+void TableBuilder::WriteBlock(std::string_view contents, bool may_compress, BlockHandle* handle) {
   if (may_compress && options_.compression &&
       ZstdCompress(contents, options_.compression_level, &compressed_) &&
       compressed_.size() <= contents.size() - contents.size() / 8) {

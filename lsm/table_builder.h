@@ -13,13 +13,13 @@
 #include <string>
 #include <string_view>
 
-#include "strata/env.h"
-#include "strata/options.h"
-#include "strata/status.h"
 #include "lsm/block_builder.h"
 #include "lsm/bloom_filter.h"
 #include "lsm/table_format.h"
 #include "lsm/table_properties.h"
+#include "strata/env.h"
+#include "strata/options.h"
+#include "strata/status.h"
 
 namespace strata {
 

@@ -47,8 +47,8 @@ Status BlockCorruption(std::string_view file_name, const BlockHandle& handle,
   return Status::Corruption(msg);
 }
 
-Status ZstdDecompress(std::string_view input, std::string_view file_name,
-                      const BlockHandle& handle, std::string* output) {
+Status ZstdDecompress(std::string_view input, std::string_view file_name, const BlockHandle& handle,
+                      std::string* output) {
   unsigned long long claimed = ZSTD_getFrameContentSize(input.data(), input.size());
   if (claimed == ZSTD_CONTENTSIZE_ERROR || claimed == ZSTD_CONTENTSIZE_UNKNOWN) {
     return BlockCorruption(file_name, handle, "bad zstd frame header");
@@ -61,8 +61,7 @@ Status ZstdDecompress(std::string_view input, std::string_view file_name,
   if (ctx == nullptr) return Status::IOError("out of memory for a zstd context");
   size_t n = ZSTD_decompressDCtx(ctx, output->data(), output->size(), input.data(), input.size());
   if (ZSTD_isError(n)) {
-    return BlockCorruption(file_name, handle,
-                           std::string("zstd: ") + ZSTD_getErrorName(n));
+    return BlockCorruption(file_name, handle, std::string("zstd: ") + ZSTD_getErrorName(n));
   }
   if (n != claimed) return BlockCorruption(file_name, handle, "zstd content size mismatch");
   return Status::OK();
@@ -134,8 +133,8 @@ bool ZstdCompress(std::string_view input, int level, std::string* output) {
   ZSTD_CCtx* ctx = ThreadCompressionContext();
   if (ctx == nullptr) return false;
   output->resize(ZSTD_compressBound(input.size()));
-  size_t n = ZSTD_compressCCtx(ctx, output->data(), output->size(), input.data(), input.size(),
-                               level);
+  size_t n =
+      ZSTD_compressCCtx(ctx, output->data(), output->size(), input.data(), input.size(), level);
   if (ZSTD_isError(n)) return false;
   output->resize(n);
   return true;
@@ -171,9 +170,9 @@ Status ReadBlock(const RandomAccessFile& file, std::string_view file_name, uint6
     case CompressionType::kZstd:
       return ZstdDecompress(std::string_view(data, n), file_name, handle, contents);
   }
-  return BlockCorruption(file_name, handle,
-                         "unknown compression type " +
-                             std::to_string(static_cast<uint8_t>(data[n])));
+  return BlockCorruption(
+      file_name, handle,
+      "unknown compression type " + std::to_string(static_cast<uint8_t>(data[n])));
 }
 
 }  // namespace strata

@@ -37,26 +37,31 @@ void PutBytesField(std::string* dst, Tag tag, std::string_view bytes) {
   PutLengthPrefixed(dst, bytes);
 }
 
-bool ParseInt(std::string_view value, uint64_t* v) {
-  return GetVarint64(&value, v) && value.empty();
-}
+// The plain counters, encoded and decoded alike.
+struct CounterField {
+  Tag tag;
+  uint64_t TableProperties::*member;
+};
+constexpr CounterField kCounterFields[] = {
+    {kNumEntries, &TableProperties::num_entries},
+    {kNumDeletions, &TableProperties::num_deletions},
+    {kRawKeyBytes, &TableProperties::raw_key_bytes},
+    {kRawValueBytes, &TableProperties::raw_value_bytes},
+    {kNumDataBlocks, &TableProperties::num_data_blocks},
+    {kDataBytes, &TableProperties::data_bytes},
+    {kIndexBytes, &TableProperties::index_bytes},
+    {kFilterBytes, &TableProperties::filter_bytes},
+    {kSmallestSequence, &TableProperties::smallest_sequence},
+    {kLargestSequence, &TableProperties::largest_sequence},
+};
 
 }  // namespace
 
 void TableProperties::EncodeTo(std::string* dst) const {
   PutIntField(dst, kFormatVersion, format_version);
-  PutIntField(dst, kNumEntries, num_entries);
-  PutIntField(dst, kNumDeletions, num_deletions);
-  PutIntField(dst, kRawKeyBytes, raw_key_bytes);
-  PutIntField(dst, kRawValueBytes, raw_value_bytes);
-  PutIntField(dst, kNumDataBlocks, num_data_blocks);
-  PutIntField(dst, kDataBytes, data_bytes);
-  PutIntField(dst, kIndexBytes, index_bytes);
-  PutIntField(dst, kFilterBytes, filter_bytes);
+  for (const CounterField& field : kCounterFields) PutIntField(dst, field.tag, this->*field.member);
   PutBytesField(dst, kSmallestKey, smallest_key);
   PutBytesField(dst, kLargestKey, largest_key);
-  PutIntField(dst, kSmallestSequence, smallest_sequence);
-  PutIntField(dst, kLargestSequence, largest_sequence);
   PutIntField(dst, kCompression, static_cast<uint64_t>(compression));
 }
 
@@ -83,32 +88,23 @@ Status TableProperties::DecodeFrom(std::string_view input) {
       continue;
     }
     uint64_t v;
-    if (!ParseInt(value, &v)) {
+    if (!GetVarint64(&value, &v) || !value.empty()) {
       return Status::Corruption("table properties: field " + std::to_string(tag) +
-                                " is not a varint");
+                                " is not one varint");
     }
-    switch (tag) {
-      case kFormatVersion:
-        if (v > UINT32_MAX) return Status::Corruption("table properties: bad format version");
-        format_version = static_cast<uint32_t>(v);
-        break;
-      case kNumEntries: num_entries = v; break;
-      case kNumDeletions: num_deletions = v; break;
-      case kRawKeyBytes: raw_key_bytes = v; break;
-      case kRawValueBytes: raw_value_bytes = v; break;
-      case kNumDataBlocks: num_data_blocks = v; break;
-      case kDataBytes: data_bytes = v; break;
-      case kIndexBytes: index_bytes = v; break;
-      case kFilterBytes: filter_bytes = v; break;
-      case kSmallestSequence: smallest_sequence = v; break;
-      case kLargestSequence: largest_sequence = v; break;
-      case kCompression:
-        if (v != static_cast<uint64_t>(CompressionType::kNone) &&
-            v != static_cast<uint64_t>(CompressionType::kZstd)) {
-          return Status::Corruption("table properties: unknown compression type");
-        }
-        compression = static_cast<CompressionType>(v);
-        break;
+    if (tag == kFormatVersion) {
+      if (v > UINT32_MAX) return Status::Corruption("table properties: bad format version");
+      format_version = static_cast<uint32_t>(v);
+    } else if (tag == kCompression) {
+      if (v != static_cast<uint64_t>(CompressionType::kNone) &&
+          v != static_cast<uint64_t>(CompressionType::kZstd)) {
+        return Status::Corruption("table properties: unknown compression type");
+      }
+      compression = static_cast<CompressionType>(v);
+    } else {
+      for (const CounterField& field : kCounterFields) {
+        if (field.tag == tag) this->*field.member = v;
+      }
     }
   }
   return Status::OK();

@@ -13,23 +13,23 @@
 #include <string>
 #include <string_view>
 
-#include "strata/status.h"
 #include "lsm/dbformat.h"
 #include "lsm/table_format.h"
+#include "strata/status.h"
 
 namespace strata {
 
 struct TableProperties {
   uint32_t format_version = kTableFormatVersion;
   uint64_t num_entries = 0;
-  uint64_t num_deletions = 0;      // entries of type kDeletion (tombstones)
-  uint64_t raw_key_bytes = 0;      // sum of internal key sizes, before prefix compression
-  uint64_t raw_value_bytes = 0;    // sum of value sizes, before compression
+  uint64_t num_deletions = 0;    // entries of type kDeletion (tombstones)
+  uint64_t raw_key_bytes = 0;    // sum of internal key sizes, before prefix compression
+  uint64_t raw_value_bytes = 0;  // sum of value sizes, before compression
   uint64_t num_data_blocks = 0;
-  uint64_t data_bytes = 0;         // data blocks on disk, trailers included
-  uint64_t index_bytes = 0;        // index block on disk, trailer included
-  uint64_t filter_bytes = 0;       // filter block on disk, trailer included (0: no filter)
-  std::string smallest_key;        // internal keys; empty if the table has no entries
+  uint64_t data_bytes = 0;    // data blocks on disk, trailers included
+  uint64_t index_bytes = 0;   // index block on disk, trailer included
+  uint64_t filter_bytes = 0;  // filter block on disk, trailer included (0: no filter)
+  std::string smallest_key;   // internal keys; empty if the table has no entries
   std::string largest_key;
   SequenceNumber smallest_sequence = 0;
   SequenceNumber largest_sequence = 0;

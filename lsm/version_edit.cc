@@ -79,25 +79,25 @@ Status VersionEdit::DecodeFrom(std::string_view src) {
                                       " is newer than this build reads (" +
                                       std::to_string(kManifestFormatVersion) + ")");
         }
-        format_version_ = v;
+        if (ok) format_version_ = v;
         break;
       }
       case kLogNumber: {
         uint64_t v;
         ok = GetVarint64(&input, &v);
-        log_number_ = v;
+        if (ok) log_number_ = v;
         break;
       }
       case kNextFileNumber: {
         uint64_t v;
         ok = GetVarint64(&input, &v);
-        next_file_number_ = v;
+        if (ok) next_file_number_ = v;
         break;
       }
       case kLastSequence: {
         uint64_t v;
         ok = GetVarint64(&input, &v);
-        last_sequence_ = v;
+        if (ok) last_sequence_ = v;
         break;
       }
       case kDeletedFile: {

@@ -43,7 +43,8 @@ class VersionEdit {
   const std::vector<std::pair<int, uint64_t>>& deleted_files() const { return deleted_files_; }
 
   void EncodeTo(std::string* dst) const;
-  // Corruption on malformed input, unknown tags or a format newer than this code.
+  // Corruption on malformed input or unknown tags; NotSupported for a format newer
+  // than this code reads.
   Status DecodeFrom(std::string_view src);
 
  private:

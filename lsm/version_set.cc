@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "lsm/compaction.h"
 #include "lsm/filename.h"
 #include "lsm/log_reader.h"
 
@@ -11,6 +12,17 @@ uint64_t Version::LevelBytes(int level) const {
   uint64_t total = 0;
   for (const auto& file : files[level]) total += file->file_size;
   return total;
+}
+
+std::vector<std::shared_ptr<const FileMetaData>> Version::OverlappingFiles(
+    int level, const std::string_view* begin, const std::string_view* end) const {
+  std::vector<std::shared_ptr<const FileMetaData>> result;
+  for (const auto& f : files[level]) {
+    if (begin != nullptr && ExtractUserKey(f->largest) < *begin) continue;
+    if (end != nullptr && ExtractUserKey(f->smallest) > *end) continue;
+    result.push_back(f);
+  }
+  return result;
 }
 
 VersionSet::VersionSet(std::string dbname, const Options& options, Env* env)
@@ -176,6 +188,9 @@ Status VersionSet::LogAndApply(VersionEdit* edit, std::unique_lock<std::mutex>& 
   WritableFile* file = new_file != nullptr ? new_file.get() : manifest_file_.get();
   if (s.ok()) s = writer->AddRecord(record);
   if (s.ok()) s = file->Sync();
+  // Once synced, a new MANIFEST may already be named by CURRENT (the rename can land
+  // even if the directory sync after it fails): it must never be deleted then.
+  const bool manifest_synced = s.ok();
   if (s.ok() && new_file != nullptr) s = SetCurrentFile(env_, dbname_, new_manifest_number);
   lock.lock();
 
@@ -191,8 +206,8 @@ Status VersionSet::LogAndApply(VersionEdit* edit, std::unique_lock<std::mutex>& 
     if (edit->log_number()) log_number_ = *edit->log_number();
   } else if (new_file != nullptr) {
     new_file->Close();
-    env_->RemoveFile(ManifestFileName(dbname_, new_manifest_number));
-  } else {
+    if (!manifest_synced) env_->RemoveFile(ManifestFileName(dbname_, new_manifest_number));
+  } else if (manifest_file_ != nullptr) {
     // The MANIFEST may now end in a partial record; never append after it. The next
     // edit starts a new MANIFEST (CURRENT still names the old, intact prefix).
     manifest_file_->Close();
@@ -216,6 +231,115 @@ void VersionSet::AddLiveFiles(std::set<uint64_t>* live) {
     }
     ++it;
   }
+}
+
+}  // namespace strata
+
+namespace strata {
+
+uint64_t VersionSet::MaxBytesForLevel(int level) const {
+  uint64_t bytes = options_.max_bytes_for_level_base;
+  for (int l = 1; l < level; l++) bytes *= options_.max_bytes_for_level_multiplier;
+  return bytes;
+}
+
+double VersionSet::CompactionScore(int* best_level) const {
+  double best = -1;
+  if (best_level != nullptr) *best_level = -1;
+  // The last level has nowhere to go.
+  for (int level = 0; level < kNumLevels - 1; level++) {
+    double score = level == 0 ? static_cast<double>(current_->NumFiles(0)) /
+                                    options_.level0_compaction_trigger
+                              : static_cast<double>(current_->LevelBytes(level)) /
+                                    static_cast<double>(MaxBytesForLevel(level));
+    if (score > best) {
+      best = score;
+      if (best_level != nullptr) *best_level = level;
+    }
+  }
+  return best;
+}
+
+uint64_t VersionSet::PendingCompactionBytes() const {
+  uint64_t pending = 0;
+  if (current_->NumFiles(0) >= options_.level0_compaction_trigger) {
+    pending += current_->LevelBytes(0) + current_->LevelBytes(1);
+  }
+  // Excess bytes of each level, counted once per level they must still pass through.
+  for (int level = 1; level < kNumLevels - 1; level++) {
+    uint64_t bytes = current_->LevelBytes(level);
+    uint64_t target = MaxBytesForLevel(level);
+    if (bytes > target) {
+      pending += (bytes - target) * (1 + options_.max_bytes_for_level_multiplier);
+    }
+  }
+  return pending;
+}
+
+std::unique_ptr<Compaction> VersionSet::PickCompaction() {
+  int level;
+  if (CompactionScore(&level) < 1) return nullptr;
+  std::vector<std::shared_ptr<const FileMetaData>> inputs;
+  if (level == 0) {
+    inputs = current_->files[0];
+  } else {
+    const InternalKeyComparator* icmp = GetInternalKeyComparator();
+    for (const auto& f : current_->files[level]) {
+      if (compact_pointer_[level].empty() ||
+          icmp->Compare(f->largest, compact_pointer_[level]) > 0) {
+        inputs.push_back(f);
+        break;
+      }
+    }
+    if (inputs.empty()) inputs.push_back(current_->files[level].front());  // wrap around
+  }
+  return SetupCompaction(level, std::move(inputs));
+}
+
+std::unique_ptr<Compaction> VersionSet::CompactRange(int level, const std::string_view* begin,
+                                                     const std::string_view* end) {
+  std::vector<std::shared_ptr<const FileMetaData>> inputs =
+      current_->OverlappingFiles(level, begin, end);
+  if (inputs.empty()) return nullptr;
+  if (level == 0) inputs = current_->files[0];  // level 0 moves down as a whole
+  return SetupCompaction(level, std::move(inputs));
+}
+
+std::unique_ptr<Compaction> VersionSet::SetupCompaction(
+    int level, std::vector<std::shared_ptr<const FileMetaData>> inputs) {
+  auto c = std::make_unique<Compaction>(options_, current_, level);
+  auto user_range = [](const auto& files, std::string* smallest, std::string* largest) {
+    for (size_t i = 0; i < files.size(); i++) {
+      std::string_view s = ExtractUserKey(files[i]->smallest);
+      std::string_view l = ExtractUserKey(files[i]->largest);
+      if (i == 0 || s < *smallest) smallest->assign(s);
+      if (i == 0 || l > *largest) largest->assign(l);
+    }
+  };
+  std::string smallest, largest;
+  user_range(inputs, &smallest, &largest);
+  std::string_view begin(smallest), end(largest);
+  c->inputs[1] = current_->OverlappingFiles(level + 1, &begin, &end);
+
+  std::vector<std::shared_ptr<const FileMetaData>> all = inputs;
+  all.insert(all.end(), c->inputs[1].begin(), c->inputs[1].end());
+  std::string all_smallest, all_largest;
+  user_range(all, &all_smallest, &all_largest);
+  std::string_view all_begin(all_smallest), all_end(all_largest);
+  if (level + 2 < kNumLevels) {
+    c->grandparents = current_->OverlappingFiles(level + 2, &all_begin, &all_end);
+  }
+  // The next compaction of this level starts after this one's range.
+  const InternalKeyComparator* icmp = GetInternalKeyComparator();
+  std::string largest_internal;
+  for (const auto& f : inputs) {
+    if (largest_internal.empty() || icmp->Compare(f->largest, largest_internal) > 0) {
+      largest_internal = f->largest;
+    }
+  }
+  compact_pointer_[level] = largest_internal;
+  c->inputs[0] = std::move(inputs);
+  return c;
 }
 
 }  // namespace strata

@@ -30,7 +30,13 @@ struct Version {
 
   int NumFiles(int level) const { return static_cast<int>(files[level].size()); }
   uint64_t LevelBytes(int level) const;
+
+  // Tables of level whose user-key range meets [begin, end] (null = unbounded).
+  std::vector<std::shared_ptr<const FileMetaData>> OverlappingFiles(
+      int level, const std::string_view* begin, const std::string_view* end) const;
 };
+
+class Compaction;
 
 class VersionSet {
  public:
@@ -65,6 +71,21 @@ class VersionSet {
   uint64_t LogNumber() const { return log_number_; }
   uint64_t ManifestFileNumber() const { return manifest_file_number_; }
 
+  // How urgently the current Version needs compaction: >= 1 means it does. Level 0
+  // scores its table count against the trigger, deeper levels their size against
+  // the level's target.
+  double CompactionScore(int* level) const;
+  bool NeedsCompaction() const { return CompactionScore(nullptr) >= 1; }
+  uint64_t MaxBytesForLevel(int level) const;
+  // Bytes that compaction must still rewrite to bring every level under its target.
+  uint64_t PendingCompactionBytes() const;
+
+  // The most urgent compaction, or null if none is needed.
+  std::unique_ptr<Compaction> PickCompaction();
+  // A compaction of level's tables overlapping [begin, end], or null if none do.
+  std::unique_ptr<Compaction> CompactRange(int level, const std::string_view* begin,
+                                           const std::string_view* end);
+
   // Adds the numbers of all tables referenced by any Version still in use.
   void AddLiveFiles(std::set<uint64_t>* live);
 
@@ -85,6 +106,13 @@ class VersionSet {
   std::unique_ptr<log::Writer> manifest_log_;
   bool manifest_busy_ = false;
   std::condition_variable manifest_idle_;
+
+  std::unique_ptr<Compaction> SetupCompaction(int level,
+                                              std::vector<std::shared_ptr<const FileMetaData>> inputs);
+
+  // Where the next size-triggered compaction of each level starts (round robin over
+  // the key space, so every part of a level gets compacted in turn).
+  std::string compact_pointer_[kNumLevels];
 
   std::shared_ptr<const Version> current_;
   // Every Version handed out, to know which tables readers may still use.

@@ -9,6 +9,7 @@ namespace strata {
 WriteBatch::WriteBatch() { Clear(); }
 
 void WriteBatch::Clear() {
+  oversized_ = false;
   rep_.clear();
   rep_.resize(WriteBatchInternal::kHeaderSize);
 }
@@ -16,6 +17,10 @@ void WriteBatch::Clear() {
 uint32_t WriteBatch::Count() const { return DecodeFixed32(rep_.data() + 8); }
 
 void WriteBatch::Put(std::string_view key, std::string_view value) {
+  if (key.size() > kMaxKeySize || value.size() > kMaxValueSize) {
+    oversized_ = true;
+    return;  // never encode a length that would not fit
+  }
   WriteBatchInternal::SetCount(this, Count() + 1);
   rep_.push_back(static_cast<char>(ValueType::kValue));
   PutLengthPrefixed(&rep_, key);
@@ -23,12 +28,17 @@ void WriteBatch::Put(std::string_view key, std::string_view value) {
 }
 
 void WriteBatch::Delete(std::string_view key) {
+  if (key.size() > kMaxKeySize) {
+    oversized_ = true;
+    return;
+  }
   WriteBatchInternal::SetCount(this, Count() + 1);
   rep_.push_back(static_cast<char>(ValueType::kDeletion));
   PutLengthPrefixed(&rep_, key);
 }
 
 void WriteBatch::Append(const WriteBatch& other) {
+  oversized_ = oversized_ || other.oversized_;
   WriteBatchInternal::SetCount(this, Count() + other.Count());
   rep_.append(other.rep_, WriteBatchInternal::kHeaderSize);
 }
@@ -106,7 +116,12 @@ class MemTableInserter final : public WriteBatch::Handler {
 }  // namespace
 
 Status WriteBatchInternal::InsertInto(const WriteBatch& batch, MemTable* memtable) {
-  MemTableInserter inserter(Sequence(batch), memtable);
+  SequenceNumber first = Sequence(batch);
+  uint32_t count = batch.Count();
+  if (first > kMaxSequenceNumber || (count > 0 && kMaxSequenceNumber - first < count - 1)) {
+    return Status::Corruption("write batch sequence numbers exceed the maximum");
+  }
+  MemTableInserter inserter(first, memtable);
   return batch.Iterate(&inserter);
 }
 

@@ -90,10 +90,10 @@ TEST(BloomFilter, SizeIsBitsPerKeyTimesKeysPlusProbeByte) {
 }
 
 TEST(BloomFilter, ProbeCountIsRoundedBitsTimesLn2ClampedTo1And30) {
-  EXPECT_EQ(BloomProbesForBitsPerKey(1), 1);  // 0.69
-  EXPECT_EQ(BloomProbesForBitsPerKey(2), 1);  // 1.39
-  EXPECT_EQ(BloomProbesForBitsPerKey(3), 2);  // 2.08
-  EXPECT_EQ(BloomProbesForBitsPerKey(10), 7);  // 6.93
+  EXPECT_EQ(BloomProbesForBitsPerKey(1), 1);    // 0.69
+  EXPECT_EQ(BloomProbesForBitsPerKey(2), 1);    // 1.39
+  EXPECT_EQ(BloomProbesForBitsPerKey(3), 2);    // 2.08
+  EXPECT_EQ(BloomProbesForBitsPerKey(10), 7);   // 6.93
   EXPECT_EQ(BloomProbesForBitsPerKey(20), 14);  // 13.86
   EXPECT_EQ(BloomProbesForBitsPerKey(43), 30);  // 29.8
   EXPECT_EQ(BloomProbesForBitsPerKey(100), 30);
@@ -124,8 +124,8 @@ TEST(BloomFilter, MalformedFiltersAreCorruption) {
   EXPECT_TRUE(filter.Init("").IsCorruption());
   EXPECT_TRUE(filter.Init("\x07").IsCorruption());  // no bits at all
   std::string bits(8, '\0');
-  EXPECT_TRUE(filter.Init(bits + '\0').IsCorruption());   // 0 probes
-  EXPECT_TRUE(filter.Init(bits + '\x1f').IsCorruption()); // 31 probes
+  EXPECT_TRUE(filter.Init(bits + '\0').IsCorruption());    // 0 probes
+  EXPECT_TRUE(filter.Init(bits + '\x1f').IsCorruption());  // 31 probes
   // A filter that failed to load matches everything, like no filter.
   EXPECT_TRUE(filter.empty());
   EXPECT_TRUE(filter.KeyMayMatch("anything"));

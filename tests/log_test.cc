@@ -244,6 +244,9 @@ TEST(LogFormat, FragmentHeaderIsMaskedCrcOfTypeAndPayloadThenLengthThenType) {
   ASSERT_EQ(12u + 7u + 307u, log.size());
 
   EXPECT_EQ(crc32c::Mask(crc32c::Value("\x01hello")), DecodeFixed32(log.data()));
+  // The bytes shown in docs/log_format.md.
+  EXPECT_EQ(std::string("\x0b\xb9\x57\x58\x05\x00\x01hello", 12), log.substr(0, 12));
+  EXPECT_EQ(std::string("\x05\x2b\x28\x43\x00\x00\x01", 7), log.substr(12, 7));
   EXPECT_EQ(std::string("\x05\x00\x01hello", 8), log.substr(4, 8));
 
   EXPECT_EQ(crc32c::Mask(crc32c::Value("\x01")), DecodeFixed32(log.data() + 12));
@@ -444,6 +447,30 @@ TEST_F(LogTest, ZeroFilledHoleBeforeValidRecordsIsCorruption) {
   EXPECT_EQ(Prefix(records_, 1), result.records);
   ExpectCorruptionAt(result, offsets_[1], offsets_[2]);
   EXPECT_NE(result.status.message().find("zero-filled"), std::string::npos);
+}
+
+TEST_F(LogTest, DamageFollowedOnlyByASplitRecordIsCorruption) {
+  Add("first");
+  Add("second, about to be damaged");
+  Add(PatternString(40000, 1));  // FIRST at the end of block 0, LAST in block 1
+  ASSERT_EQ(kFirstType, HeaderAt(log(), offsets_[2]).type);
+  // Damage that leaves the second record's length unknown, so the FIRST that follows
+  // it must be found by trying every byte.
+  for (int damage = 0; damage < 3; damage++) {
+    SCOPED_TRACE(damage);
+    std::string damaged = log();
+    if (damage == 0) {
+      std::fill(damaged.begin() + static_cast<ptrdiff_t>(offsets_[1]),
+                damaged.begin() + static_cast<ptrdiff_t>(offsets_[2]), '\0');
+    } else if (damage == 1) {
+      SetTypeWithValidChecksum(&damaged, offsets_[1], 0x42);
+    } else {
+      SetLength(&damaged, offsets_[1], 0xf000);
+    }
+    ReadResult result = ReadAll(damaged);
+    EXPECT_EQ(Prefix(records_, 1), result.records);
+    ExpectCorruptionAt(result, offsets_[1], offsets_[2]);
+  }
 }
 
 TEST_F(LogTest, FlippedPayloadByteInMiddleRecordIsCorruptionNamingFileAndOffset) {

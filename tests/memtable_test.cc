@@ -48,8 +48,8 @@ std::vector<Entry> Scan(const MemTable& memtable) {
   for (iter->SeekToFirst(); iter->Valid(); iter->Next()) {
     ParsedInternalKey parsed;
     EXPECT_TRUE(ParseInternalKey(iter->key(), &parsed));
-    entries.push_back({std::string(parsed.user_key), parsed.sequence, parsed.type,
-                       std::string(iter->value())});
+    entries.push_back(
+        {std::string(parsed.user_key), parsed.sequence, parsed.type, std::string(iter->value())});
   }
   EXPECT_TRUE(iter->status().ok());
   return entries;
@@ -152,9 +152,9 @@ TEST(MemTable, IteratorYieldsKeysAscendingAndVersionsNewestFirst) {
   memtable.Add(2, ValueType::kValue, "a", "a2");
 
   const std::vector<std::tuple<std::string, SequenceNumber, ValueType, std::string>> expected = {
-      {"a", 2, ValueType::kValue, "a2"},    {"a", 1, ValueType::kValue, "a1"},
-      {"b", 9, ValueType::kDeletion, ""},   {"b", 7, ValueType::kValue, "b7"},
-      {"b", 5, ValueType::kValue, "b5"},    {"c", 3, ValueType::kValue, "c3"},
+      {"a", 2, ValueType::kValue, "a2"},  {"a", 1, ValueType::kValue, "a1"},
+      {"b", 9, ValueType::kDeletion, ""}, {"b", 7, ValueType::kValue, "b7"},
+      {"b", 5, ValueType::kValue, "b5"},  {"c", 3, ValueType::kValue, "c3"},
   };
   auto iter = memtable.NewIterator();
   iter->SeekToFirst();
@@ -278,8 +278,8 @@ TEST(MemTable, MatchesAModelUnderRandomAddsAndSnapshotReads) {
     seq += 1 + rng() % 3;
     std::string key = random_key();
     ValueType type = rng() % 4 == 0 ? ValueType::kDeletion : ValueType::kValue;
-    std::string value = type == ValueType::kValue ? std::string(rng() % 5, 'x') + std::to_string(i)
-                                                   : "";
+    std::string value =
+        type == ValueType::kValue ? std::string(rng() % 5, 'x') + std::to_string(i) : "";
     memtable.Add(seq, type, key, value);
     model[{key, seq}] = {type, value};
   }

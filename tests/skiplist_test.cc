@@ -185,7 +185,8 @@ uint64_t CheckFor(uint64_t k, uint64_t gen) {
 
 Key MakeKey(uint64_t k, uint64_t gen) { return (k << 40) | (gen << 8) | CheckFor(k, gen); }
 bool IsWellFormed(Key key) {
-  return KeyOf(key) < kNumKeys && GenOf(key) > 0 && CheckOf(key) == CheckFor(KeyOf(key), GenOf(key));
+  return KeyOf(key) < kNumKeys && GenOf(key) > 0 &&
+         CheckOf(key) == CheckFor(KeyOf(key), GenOf(key));
 }
 std::string Describe(Key key) {
   std::string result = "(";
@@ -211,8 +212,8 @@ std::string CommittedKeyBetween(Key lo, Key hi, const Snapshot& snapshot) {
     int64_t last = k == KeyOf(hi) ? int64_t(GenOf(hi)) - 1 : int64_t(snapshot[k]);
     last = std::min(last, int64_t(snapshot[k]));
     if (first <= last) {
-      return "committed key " + Describe(MakeKey(k, first)) + " missing between " +
-             Describe(lo) + " and " + Describe(hi);
+      return "committed key " + Describe(MakeKey(k, first)) + " missing between " + Describe(lo) +
+             " and " + Describe(hi);
     }
   }
   return "";

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <functional>
 #include <map>
+#include <ostream>
 #include <random>
 #include <set>
 #include <string>
@@ -56,8 +57,7 @@ class StringSink final : public WritableFile {
 class StringSource final : public RandomAccessFile {
  public:
   explicit StringSource(std::string contents) : contents_(std::move(contents)) {}
-  Status Read(uint64_t offset, size_t n, std::string_view* result,
-              char* scratch) const override {
+  Status Read(uint64_t offset, size_t n, std::string_view* result, char* scratch) const override {
     reads_++;
     if (offset > contents_.size()) {
       *result = {};
@@ -133,9 +133,10 @@ Model MakeModel(int num_user_keys, uint32_t seed, bool compressible = true) {
     std::sort(seqs.rbegin(), seqs.rend());  // newest first, as internal keys order them
     for (SequenceNumber s : seqs) {
       bool deletion = rng() % 100 < 15;
-      model.push_back({IKey(UserKey(2 * i), s, deletion ? ValueType::kDeletion : ValueType::kValue),
-                       deletion ? "" : (compressible ? CompressibleValue(rng)
-                                                     : RandomValue(rng, rng() % 100))});
+      model.push_back(
+          {IKey(UserKey(2 * i), s, deletion ? ValueType::kDeletion : ValueType::kValue),
+           deletion ? ""
+                    : (compressible ? CompressibleValue(rng) : RandomValue(rng, rng() % 100))});
     }
   }
   return model;
@@ -161,9 +162,13 @@ Status OpenTable(const Options& options, const std::string& contents, std::uniqu
   return Table::Open(options, kFileName, std::move(file), contents.size(), table);
 }
 
+// Scans stop after this many entries, so an iterator that fails to advance makes a
+// test fail instead of hang.
+constexpr size_t kMaxScan = 100000;
+
 std::vector<Entry> ScanForward(Iterator* it) {
   std::vector<Entry> out;
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+  for (it->SeekToFirst(); it->Valid() && out.size() < kMaxScan; it->Next()) {
     out.push_back({std::string(it->key()), std::string(it->value())});
   }
   return out;
@@ -171,7 +176,7 @@ std::vector<Entry> ScanForward(Iterator* it) {
 
 std::vector<Entry> ScanBackward(Iterator* it) {
   std::vector<Entry> out;
-  for (it->SeekToLast(); it->Valid(); it->Prev()) {
+  for (it->SeekToLast(); it->Valid() && out.size() < kMaxScan; it->Prev()) {
     out.push_back({std::string(it->key()), std::string(it->value())});
   }
   std::reverse(out.begin(), out.end());
@@ -202,6 +207,11 @@ struct Config {
   size_t block_size;
   int restart_interval;
 };
+
+void PrintTo(const Config& c, std::ostream* os) {
+  *os << "compression=" << c.compression << " block_size=" << c.block_size
+      << " restart_interval=" << c.restart_interval;
+}
 
 class TableRoundTrip : public testing::TestWithParam<Config> {
  protected:
@@ -242,10 +252,9 @@ TEST_P(TableRoundTrip, SeekLandsOnFirstEntryAtOrAfterTarget) {
   for (int i = 0; i < 3000; i++) {
     // Present and absent user keys (odd numbers and past the end), random snapshots.
     std::string target = SeekKey(UserKey(rng() % 16100), rng() % 50000);
-    auto expected = std::lower_bound(model_.begin(), model_.end(), target,
-                                     [&](const Entry& e, const std::string& t) {
-                                       return cmp->Compare(e.key, t) < 0;
-                                     });
+    auto expected = std::lower_bound(
+        model_.begin(), model_.end(), target,
+        [&](const Entry& e, const std::string& t) { return cmp->Compare(e.key, t) < 0; });
     it->Seek(target);
     for (int step = 0; step < 3; step++, ++expected) {
       if (expected == model_.end()) {
@@ -279,8 +288,7 @@ TEST_P(TableRoundTrip, GetReturnsNewestVersionVisibleAtSnapshot) {
     std::string user_key(parsed.user_key);
     // At the version's own sequence, just below it (an older version or nothing), the
     // latest snapshot, and an absent neighbour key.
-    for (SequenceNumber snapshot :
-         {parsed.sequence, parsed.sequence - 1, kMaxSequenceNumber}) {
+    for (SequenceNumber snapshot : {parsed.sequence, parsed.sequence - 1, kMaxSequenceNumber}) {
       std::string expected_value, value;
       TableGetResult expected = ModelGet(model_, user_key, snapshot, &expected_value);
       TableGetResult result;
@@ -347,15 +355,14 @@ TEST_P(TableRoundTrip, PropertiesDescribeTheTable) {
   EXPECT_EQ(a, b);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Configs, TableRoundTrip,
-    testing::Values(Config{false, 4096, 16}, Config{true, 4096, 16}, Config{true, 256, 1},
-                    Config{false, 1024, 4}),
-    [](const testing::TestParamInfo<Config>& info) {
-      return std::string(info.param.compression ? "Zstd" : "Raw") + "Block" +
-             std::to_string(info.param.block_size) + "Restart" +
-             std::to_string(info.param.restart_interval);
-    });
+INSTANTIATE_TEST_SUITE_P(TableConfigs, TableRoundTrip,
+                         testing::Values(Config{false, 4096, 16}, Config{true, 4096, 16},
+                                         Config{true, 256, 1}, Config{false, 1024, 4}),
+                         [](const testing::TestParamInfo<Config>& info) {
+                           return std::string(info.param.compression ? "Zstd" : "Raw") + "Block" +
+                                  std::to_string(info.param.block_size) + "Restart" +
+                                  std::to_string(info.param.restart_interval);
+                         });
 
 TEST(Table, CompressedTableIsSmallerForCompressibleValues) {
   Model model = MakeModel(3000, 8);
@@ -510,7 +517,8 @@ TEST(Table, ConcurrentReadersAgree) {
         std::string expected_value, value;
         ParsedInternalKey parsed;
         ParseInternalKey(model[i].key, &parsed);
-        TableGetResult expected = ModelGet(model, parsed.user_key, parsed.sequence, &expected_value);
+        TableGetResult expected =
+            ModelGet(model, parsed.user_key, parsed.sequence, &expected_value);
         TableGetResult result;
         if (!table->Get(model[i].key, &result, &value).ok() || result != expected ||
             (result == TableGetResult::kFound && value != expected_value)) {
@@ -680,11 +688,11 @@ TEST(TableCorruption, HandlesOutOfBoundsFailToOpen) {
   std::vector<std::pair<const char*, Footer>> cases;
   for (int which = 0; which < 3; which++) {
     for (auto [offset, size] : std::vector<std::pair<uint64_t, uint64_t>>{
-             {footer_offset, 1},            // starts at the footer
-             {footer_offset - 10, 20},      // runs into the footer
-             {0, UINT64_MAX},               // size overflows
-             {UINT64_MAX - 2, 1},           // offset overflows
-             {1ull << 40, 10}}) {           // far past the end
+             {footer_offset, 1},        // starts at the footer
+             {footer_offset - 10, 20},  // runs into the footer
+             {0, UINT64_MAX},           // size overflows
+             {UINT64_MAX - 2, 1},       // offset overflows
+             {1ull << 40, 10}}) {       // far past the end
       Footer f = good;
       BlockHandle* h[] = {&f.filter_handle, &f.properties_handle, &f.index_handle};
       h[which]->offset = offset;
@@ -693,6 +701,7 @@ TEST(TableCorruption, HandlesOutOfBoundsFailToOpen) {
     }
   }
   for (const auto& [name, footer] : cases) {
+    SCOPED_TRACE(name);
     std::unique_ptr<Table> table;
     Status s = OpenTable(Options(), WithFooter(contents, footer), &table);
     ExpectNamesFile(s);
@@ -733,8 +742,8 @@ TEST(TableCorruption, FlippedByteInEveryRegionIsDetected) {
       std::string bad = contents;
       bad[pos] ^= mask;
       Status s = OpenAndReadAll(bad, model);
-      ASSERT_TRUE(s.IsCorruption()) << "byte " << pos << " (" << region_of(pos)
-                                    << ") flipped: " << s.ToString();
+      ASSERT_TRUE(s.IsCorruption())
+          << "byte " << pos << " (" << region_of(pos) << ") flipped: " << s.ToString();
       ASSERT_NE(s.message().find(kFileName), std::string::npos) << s.ToString();
       detected[region_of(pos)]++;
     }
@@ -791,10 +800,10 @@ std::string DataBlock(const std::vector<std::string>& keys) {
 TEST(TableAssembled, EmptyDataBlocksAreSkippedInBothDirections) {
   std::string a = IKey("a", 1, ValueType::kValue), b = IKey("b", 1, ValueType::kValue),
               c = IKey("c", 1, ValueType::kValue);
-  std::string contents = AssembleTable(
-      {DataBlock({}), DataBlock({a}), DataBlock({}), DataBlock({}), DataBlock({b, c}),
-       DataBlock({})},
-      {SeekKey("0", 1), a, SeekKey("a0", 1), SeekKey("a1", 1), c, SeekKey("d", 1)});
+  std::string contents =
+      AssembleTable({DataBlock({}), DataBlock({a}), DataBlock({}), DataBlock({}), DataBlock({b, c}),
+                     DataBlock({})},
+                    {SeekKey("0", 1), a, SeekKey("a0", 1), SeekKey("a1", 1), c, SeekKey("d", 1)});
   std::unique_ptr<Table> table;
   Status s = OpenTable(Options(), contents, &table);
   ASSERT_TRUE(s.ok()) << s.ToString();
@@ -823,9 +832,9 @@ TEST(TableAssembled, EmptyDataBlocksAreSkippedInBothDirections) {
 // answer is the first entry of the next block (behind an empty block here).
 TEST(TableAssembled, GetContinuesIntoTheNextBlockPastTheSeparator) {
   std::string a = IKey("a", 1, ValueType::kValue), b = IKey("b", 1, ValueType::kValue);
-  std::string contents = AssembleTable({DataBlock({a}), DataBlock({}), DataBlock({b})},
-                                       {IKey("b", 3, ValueType::kValue),
-                                        IKey("b", 2, ValueType::kValue), b});
+  std::string contents =
+      AssembleTable({DataBlock({a}), DataBlock({}), DataBlock({b})},
+                    {IKey("b", 3, ValueType::kValue), IKey("b", 2, ValueType::kValue), b});
   std::unique_ptr<Table> table;
   Status s = OpenTable(Options(), contents, &table);
   ASSERT_TRUE(s.ok()) << s.ToString();
@@ -872,8 +881,7 @@ TEST(TableAssembled, GarbageZstdFrameWithValidChecksumIsCorruption) {
   ASSERT_TRUE(ZstdCompress(DataBlock({IKey("a", 1, ValueType::kValue)}), 1, &frame));
   std::string truncated_frame = frame.substr(0, frame.size() - 3);
   for (const std::string& block : {garbage, truncated_frame, std::string()}) {
-    std::string contents =
-        AssembleTable({block}, {SeekKey("b", 1)}, CompressionType::kZstd);
+    std::string contents = AssembleTable({block}, {SeekKey("b", 1)}, CompressionType::kZstd);
     std::unique_ptr<Table> table;
     ASSERT_TRUE(OpenTable(Options(), contents, &table).ok());
     auto it = table->NewIterator();

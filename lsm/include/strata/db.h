@@ -52,6 +52,13 @@ class DB {
 
   // Writes the memtable to a level-0 table and waits until it is recorded.
   virtual Status Flush() = 0;
+  // Compacts every level's tables overlapping [begin, end] (nullptr = unbounded) down
+  // to the deepest level: overwritten versions no snapshot can see and deleted keys
+  // are dropped from disk. Waits until done.
+  virtual Status CompactRange(const std::string_view* begin, const std::string_view* end) = 0;
+  // Waits until no flush or compaction is pending or running.
+  virtual Status WaitForBackgroundWork() = 0;
+
   // Waits for background work, releases the lock. Later calls return an error.
   virtual Status Close() = 0;
 };

@@ -31,8 +31,26 @@ struct Options {
 
   // Compress data blocks with zstd when that saves at least 1/8 of the block.
   bool compression = true;
-  // zstd level for data blocks (1 = fast; up to 19 = small).
+  // zstd level for data blocks (1 = fast; up to 19 = small) in every level but the
+  // last, which holds most of the data and is rewritten least often.
   int compression_level = 1;
+  // zstd level for tables written to the deepest non-empty level.
+  int bottommost_compression_level = 3;
+
+  // Leveled compaction. Level 0 holds flushed memtables (tables may overlap); each
+  // deeper level is one sorted run whose target size is max_bytes_for_level_base for
+  // level 1 and grows by max_bytes_for_level_multiplier per level.
+  int level0_compaction_trigger = 4;        // level-0 tables that start a compaction
+  int level0_slowdown_writes_trigger = 8;   // ... that delay each write by 1 ms
+  int level0_stop_writes_trigger = 12;      // ... that stop writes until compaction
+  size_t max_bytes_for_level_base = 256u << 20;
+  int max_bytes_for_level_multiplier = 10;
+  // Compaction output is cut into tables of about this size.
+  size_t target_file_size = 32u << 20;
+
+  // Background threads for flushes and compactions (flushes have priority; at most one
+  // compaction runs at a time).
+  int background_threads = 2;
 };
 
 struct ReadOptions {

@@ -16,6 +16,11 @@ namespace strata {
 
 class WriteBatch {
  public:
+  // Limits on what one record may hold; DB::Write rejects a batch that exceeds them
+  // with InvalidArgument (lengths are stored as 32-bit varints).
+  static constexpr size_t kMaxKeySize = 64u << 20;
+  static constexpr size_t kMaxValueSize = 1u << 30;
+
   // Receives the records of a batch in order.
   class Handler {
    public:
@@ -37,10 +42,13 @@ class WriteBatch {
   size_t ApproximateSize() const { return rep_.size(); }
   // Corruption if the records are malformed.
   Status Iterate(Handler* handler) const;
+  // Whether a key or value above the limits was added (the batch cannot be written).
+  bool oversized() const { return oversized_; }
 
  private:
   friend class WriteBatchInternal;
   std::string rep_;
+  bool oversized_ = false;
 };
 
 }  // namespace strata
