@@ -58,7 +58,7 @@ void Usage(std::FILE* out) {
                "  --reads=R         gets or seeks per read phase (default 200000)\n"
                "  --db_dir=DIR      stores go to DIR/<engine> (default /tmp/strata-bench)\n"
                "  --sync            fsync every batch of 1000 writes\n"
-               "  --seed=S          base seed of keys orders and values (default 301)\n"
+               "  --seed=S          base seed of key orders and values (default 301)\n"
                "  --csv=FILE        also write the results as CSV to FILE\n"
                "  --keep_db         keep the stores after the run (default: delete them)\n",
                DefaultPhaseList());
@@ -131,8 +131,8 @@ bool ParseFlags(int argc, char** argv, Flags* flags) {
   for (const std::string& e : flags->engines) {
     if (std::find(available.begin(), available.end(), e) == available.end()) {
       std::fprintf(stderr,
-                   "engine_bench: engine '%s' is not in this build (its -dev package was not "
-                   "found when CMake configured bench/)\n",
+                   "engine_bench: engine '%s' is not in this build (CMake did not find its "
+                   "-dev package, or it was turned off)\n",
                    e.c_str());
       return false;
     }

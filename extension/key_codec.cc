@@ -326,6 +326,17 @@ bool KeyColumnRoundTrips(const SqlValue& v) {
   return !(r == std::trunc(r) && r >= -9223372036854775808.0 && r < 9223372036854775808.0);
 }
 
+bool KeyColumnNeedsOverride(Affinity affinity, const SqlValue& stored) {
+  if (KeyColumnRoundTrips(stored)) return false;
+  std::string key;
+  AppendKeyColumn(&key, stored);
+  std::string_view input = key;
+  SqlValue decoded;
+  std::string scratch, text_buffer;
+  DecodeKeyColumn(&input, &decoded, &scratch);  // a number: never fails, needs no scratch
+  return !ApplyAffinity(affinity, decoded, &text_buffer).IdenticalTo(stored);
+}
+
 void AppendKeyPrefixEnd(std::string* encoded_columns) {
   encoded_columns->push_back(static_cast<char>(kPrefixEnd));
 }

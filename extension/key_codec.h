@@ -14,13 +14,15 @@
 // KeyColumnRoundTrips() says when that loses the type (an integer-valued REAL, or
 // -0.0); the caller then keeps the exact value elsewhere (row_codec.h's key overrides).
 //
-// May include: the C++ standard library and extension/sql_value.h only.
+// May include: the C++ standard library, extension/sql_value.h and
+// extension/affinity_codec.h only.
 #pragma once
 
 #include <span>
 #include <string>
 #include <string_view>
 
+#include "extension/affinity_codec.h"
 #include "extension/sql_value.h"
 
 namespace strata::sql {
@@ -50,6 +52,14 @@ bool SkipKeyColumn(std::string_view* input);
 // REAL whose value is an integer in [-2^63, 2^63) (it decodes as INTEGER), including
 // -0.0 (decodes as 0).
 bool KeyColumnRoundTrips(const SqlValue& v);
+
+// How a table gets its key values back. Store ApplyAffinity(affinity, value) in the
+// key; on reading, present ApplyAffinity(affinity, decoded): that restores a REAL
+// column's 3.0 from the decoded INTEGER 3. This says when even that is not `stored`,
+// so the row must keep the exact value (row_codec.h's key overrides): a column without
+// affinity (kBlob) holding an integer-valued REAL or -0.0, or an INTEGER/NUMERIC column
+// holding the REAL -2^63 (which SQLite does not convert). Never for TEXT or REAL.
+bool KeyColumnNeedsOverride(Affinity affinity, const SqlValue& stored);
 
 // Range bounds. Let P be the encodings of k complete key columns (x1..xk), e.g. from
 // EncodeKey. Every key that starts with columns x1..xk lies in [P, KeyPrefixEnd(P)),

@@ -276,6 +276,7 @@ Status DBImpl::Write(const WriteOptions& options, WriteBatch* batch) {
   std::unique_lock<std::mutex> lock(mutex_);
   if (closed_) return ClosedError(dbname_);
   writers_.push_back(&w);
+  if (batch != nullptr) counters_.writes++;
   w.cv.wait(lock, [&] { return w.done || &w == writers_.front(); });
   if (w.done) return w.status;
 
@@ -290,13 +291,18 @@ Status DBImpl::Write(const WriteOptions& options, WriteBatch* batch) {
     // Other writers only queue while the leader works, so the log and memtable are
     // safe to use without the mutex.
     lock.unlock();
-    s = log_->AddRecord(WriteBatchInternal::Contents(*group));
+    std::string_view record = WriteBatchInternal::Contents(*group);
+    s = log_->AddRecord(record);
     if (s.ok() && w.sync) s = logfile_->Sync();
     bool log_failed = !s.ok();
     if (s.ok()) s = WriteBatchInternal::InsertInto(*group, mem_.get());
     lock.lock();
     if (log_failed) RecordBackgroundError(s);
     if (s.ok()) versions_->SetLastSequence(last_sequence);
+    counters_.write_groups++;
+    counters_.log_bytes_written += record.size();
+    counters_.user_bytes_written += record.size() - WriteBatchInternal::kHeaderSize;
+    if (w.sync) counters_.syncs++;
     if (group == &group_batch_) group_batch_.Clear();
   }
 
@@ -355,7 +361,8 @@ Status DBImpl::MakeRoomForWrite(bool force, std::unique_lock<std::mutex>& lock) 
       uint64_t start = env_->NowMicros();
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
       lock.lock();
-      stall_micros_ += env_->NowMicros() - start;
+      counters_.stall_micros += env_->NowMicros() - start;
+      counters_.slowdowns++;
       delayed = true;
       continue;
     }
@@ -369,7 +376,8 @@ Status DBImpl::MakeRoomForWrite(bool force, std::unique_lock<std::mutex>& lock) 
       uint64_t start = env_->NowMicros();
       background_work_.notify_all();
       background_work_done_.wait(lock);
-      stall_micros_ += env_->NowMicros() - start;
+      counters_.stall_micros += env_->NowMicros() - start;
+      counters_.stops++;
       continue;
     }
     Status s = SwitchToNewLog(lock);
@@ -445,11 +453,24 @@ Status DBImpl::RunCompaction(Compaction* c, std::unique_lock<std::mutex>& lock) 
   c->AddInputDeletions(&edit);
   if (c->IsTrivialMove()) {
     edit.AddFile(c->output_level(), *c->inputs[0][0]);
-    return versions_->LogAndApply(&edit, lock);
+    Status s = versions_->LogAndApply(&edit, lock);
+    if (s.ok()) counters_.trivial_moves++;
+    return s;
   }
   Status s = MergeCompactionInputs(c, SmallestSnapshot(), &edit, lock);
   if (s.ok()) s = versions_->LogAndApply(&edit, lock);
   ReleasePendingOutputs(edit);
+  if (s.ok()) {
+    counters_.compactions++;
+    for (int which = 0; which < 2; which++) {
+      for (const auto& f : c->inputs[which]) {
+        counters_.compaction_bytes_read[c->level() + which] += f->file_size;
+      }
+    }
+    for (const auto& [level, file] : edit.new_files()) {
+      counters_.compaction_bytes_written[level] += file.file_size;
+    }
+  }
   return s;
 }
 
@@ -589,6 +610,10 @@ void DBImpl::FlushImmutableMemTable(std::unique_lock<std::mutex>& lock) {
   }
   ReleasePendingOutputs(edit);
   if (s.ok()) {
+    counters_.flushes++;
+    for (const auto& [level, file] : edit.new_files()) {
+      counters_.flush_bytes_written += file.file_size;
+    }
     imm_.reset();
     DeleteObsoleteFiles(lock);
   } else {
@@ -651,8 +676,12 @@ Status DBImpl::Get(const ReadOptions& options, std::string_view key, std::string
   ReadView view = CaptureReadView(options);
   LookupKey lookup(key, view.sequence);
   Status s;
-  if (view.mem->Get(lookup, value, &s)) return s;
-  if (view.imm != nullptr && view.imm->Get(lookup, value, &s)) return s;
+  counters_.gets.fetch_add(1, std::memory_order_relaxed);
+  if (view.mem->Get(lookup, value, &s) ||
+      (view.imm != nullptr && view.imm->Get(lookup, value, &s))) {
+    counters_.memtable_hits.fetch_add(1, std::memory_order_relaxed);
+    return s;
+  }
   bool found = false;
   s = GetFromTables(*view.version, lookup, value, &found);
   if (!s.ok() || found) return s;
@@ -662,20 +691,18 @@ Status DBImpl::Get(const ReadOptions& options, std::string_view key, std::string
 Status DBImpl::GetFromTables(const Version& version, const LookupKey& key, std::string* value,
                              bool* found) {
   std::string_view user_key = key.user_key();
-  auto search = [&](const FileMetaData& f) -> Status {
+  auto search = [&](int level, const FileMetaData& f) -> Status {
+    counters_.table_reads[level].fetch_add(1, std::memory_order_relaxed);
     std::shared_ptr<const Table> table;
     Status s = table_cache_->FindTable(f.number, f.file_size, &table);
     if (!s.ok()) return s;
     TableGetResult result;
     s = table->Get(key.internal_key(), &result, value);
     if (!s.ok()) return s;
-    if (result == TableGetResult::kFound) {
-      *found = true;
-    } else if (result == TableGetResult::kDeleted) {
-      *found = true;
-      return Status::NotFound(std::string_view());
-    }
-    return Status::OK();
+    if (result == TableGetResult::kNotPresent) return Status::OK();
+    *found = true;
+    counters_.get_hits[level].fetch_add(1, std::memory_order_relaxed);
+    return result == TableGetResult::kFound ? Status::OK() : Status::NotFound(std::string_view());
   };
   auto in_range = [user_key](const FileMetaData& f) {
     return user_key >= ExtractUserKey(f.smallest) && user_key <= ExtractUserKey(f.largest);
@@ -683,7 +710,7 @@ Status DBImpl::GetFromTables(const Version& version, const LookupKey& key, std::
 
   for (const auto& f : version.files[0]) {  // newest first; tables may overlap
     if (!in_range(*f)) continue;
-    Status s = search(*f);
+    Status s = search(0, *f);
     if (!s.ok() || *found) return s;
   }
   const InternalKeyComparator* icmp = GetInternalKeyComparator();
@@ -694,7 +721,7 @@ Status DBImpl::GetFromTables(const Version& version, const LookupKey& key, std::
       return icmp->Compare(f->largest, key.internal_key()) < 0;
     });
     if (it == files.end() || !in_range(**it)) continue;
-    Status s = search(**it);
+    Status s = search(level, **it);
     if (!s.ok() || *found) return s;
   }
   return Status::OK();
@@ -789,6 +816,47 @@ Status DBImpl::WaitForBackgroundWork() {
   });
   if (!background_error_.ok()) return background_error_;
   return shutting_down_ ? ClosedError(dbname_) : Status::OK();
+}
+
+void DBImpl::GetStatistics(Statistics* out) {
+  *out = Statistics();
+  std::lock_guard<std::mutex> guard(mutex_);
+  const Counters& c = counters_;
+  out->user_bytes_written = c.user_bytes_written;
+  out->log_bytes_written = c.log_bytes_written;
+  out->flush_bytes_written = c.flush_bytes_written;
+  out->writes = c.writes;
+  out->write_groups = c.write_groups;
+  out->syncs = c.syncs;
+  out->gets = c.gets.load(std::memory_order_relaxed);
+  out->memtable_hits = c.memtable_hits.load(std::memory_order_relaxed);
+  std::shared_ptr<const Version> current =
+      versions_ != nullptr ? versions_->current() : std::make_shared<const Version>();
+  for (int level = 0; level < kNumLevels && level < kStatisticsLevels; level++) {
+    LevelStatistics& l = out->levels[level];
+    l.files = current->NumFiles(level);
+    l.bytes = current->LevelBytes(level);
+    l.compaction_bytes_read = c.compaction_bytes_read[level];
+    l.compaction_bytes_written = c.compaction_bytes_written[level];
+    l.table_reads = c.table_reads[level].load(std::memory_order_relaxed);
+    l.get_hits = c.get_hits[level].load(std::memory_order_relaxed);
+    out->compaction_bytes_written += l.compaction_bytes_written;
+  }
+  if (out->user_bytes_written > 0) {
+    out->write_amplification =
+        static_cast<double>(out->log_bytes_written + out->flush_bytes_written +
+                            out->compaction_bytes_written) /
+        static_cast<double>(out->user_bytes_written);
+  }
+  out->stall_micros = c.stall_micros;
+  out->slowdowns = c.slowdowns;
+  out->stops = c.stops;
+  out->flushes = c.flushes;
+  out->compactions = c.compactions;
+  out->trivial_moves = c.trivial_moves;
+  if (versions_ != nullptr) out->pending_compaction_bytes = versions_->PendingCompactionBytes();
+  out->memtable_bytes = (mem_ != nullptr ? mem_->ApproximateMemoryUsage() : 0) +
+                        (imm_ != nullptr ? imm_->ApproximateMemoryUsage() : 0);
 }
 
 Status DBImpl::Close() {

@@ -45,6 +45,7 @@ class DBImpl final : public DB {
   Status Flush() override;
   Status CompactRange(const std::string_view* begin, const std::string_view* end) override;
   Status WaitForBackgroundWork() override;
+  void GetStatistics(Statistics* statistics) override;
   Status Close() override;
 
   // Recovers the store and starts the background thread; called once by DB::Open.
@@ -137,7 +138,29 @@ class DBImpl final : public DB {
     Status status;
   };
   ManualCompaction* manual_compaction_ = nullptr;
-  uint64_t stall_micros_ = 0;
+  // Counters for GetStatistics: those of the write and compaction paths are guarded
+  // by mutex_ (or updated by the write leader only); Get's are atomics.
+  struct Counters {
+    uint64_t user_bytes_written = 0;
+    uint64_t log_bytes_written = 0;
+    uint64_t flush_bytes_written = 0;
+    uint64_t writes = 0;
+    uint64_t write_groups = 0;
+    uint64_t syncs = 0;
+    uint64_t stall_micros = 0;
+    uint64_t slowdowns = 0;
+    uint64_t stops = 0;
+    uint64_t flushes = 0;
+    uint64_t compactions = 0;
+    uint64_t trivial_moves = 0;
+    uint64_t compaction_bytes_read[kNumLevels] = {};
+    uint64_t compaction_bytes_written[kNumLevels] = {};
+    std::atomic<uint64_t> gets{0};
+    std::atomic<uint64_t> memtable_hits{0};
+    std::atomic<uint64_t> table_reads[kNumLevels] = {};
+    std::atomic<uint64_t> get_hits[kNumLevels] = {};
+  };
+  Counters counters_;
   std::vector<std::thread> background_threads_;
 };
 

@@ -30,8 +30,8 @@ namespace {
 constexpr char kDbPath[] = "/fault-db";
 constexpr int kNumBatches = 60;
 constexpr int kKeysPerBatch = 4;
-constexpr int kFlushEvery = 25;   // explicit Flush after batches 24 and 49, and at the end
-constexpr int kLoggedBatches = 5;   // the read fixture's batches that only the log holds
+constexpr int kFlushEvery = 25;    // explicit Flush after batches 24 and 49, and at the end
+constexpr int kLoggedBatches = 5;  // the read fixture's batches that only the log holds
 constexpr int kExtraBatches = 3;   // written after recovery to show the store still works
 
 // Keys name their batch, so a scan tells which batches survived and whether whole.
@@ -57,16 +57,14 @@ Options FaultOptions(Env* env) {
   Options options;
   options.env = env;
   options.create_if_missing = true;
-  // About 15 batches fill a memtable: the workload flushes automatically as well as
+  // About ten batches fill a memtable: the workload flushes automatically as well as
   // on request. Small blocks give tables several data blocks, so scans read several.
   options.write_buffer_size = 8 << 10;
   options.block_size = 1024;
   return options;
 }
 
-const char* FaultModeName(FaultMode mode) {
-  return mode == FaultMode::kOnce ? "once" : "sticky";
-}
+const char* FaultModeName(FaultMode mode) { return mode == FaultMode::kOnce ? "once" : "sticky"; }
 
 std::string InjectedFaultText(FaultKind kind) {
   return std::string("injected ") + FaultKindName(kind) + " fault";
@@ -186,8 +184,8 @@ WorkloadResult RunWorkload(FaultInjectionEnv* env, const CrashPlan& plan = {}) {
 // n = acknowledged.size(): every key is a batch key with its value, every batch is
 // whole or absent, every required batch is whole, and no batch survived while an
 // earlier acknowledged one was lost (the log is ordered; so is durability).
-void CheckContents(DB* db, const std::vector<bool>& acknowledged,
-                   const std::vector<bool>& required, std::vector<bool>* present) {
+void CheckContents(DB* db, const std::vector<bool>& acknowledged, const std::vector<bool>& required,
+                   std::vector<bool>* present) {
   const int n = static_cast<int>(acknowledged.size());
   std::map<std::string, std::pair<int, int>> batch_of_key;
   for (int b = 0; b < n; b++) {
@@ -228,23 +226,25 @@ void CheckContents(DB* db, const std::vector<bool>& acknowledged,
         ASSERT_TRUE(s.ok()) << BatchKey(b, j) << " is in a scan but Get says " << s.ToString();
         ASSERT_EQ(BatchValue(b, j), value) << BatchKey(b, j);
       } else {
-        ASSERT_TRUE(s.IsNotFound()) << BatchKey(b, j) << " is not in a scan but Get says "
-                                    << s.ToString();
+        ASSERT_TRUE(s.IsNotFound())
+            << BatchKey(b, j) << " is not in a scan but Get says " << s.ToString();
       }
     }
   }
 }
 
 // Clears faults, reopens, checks the contents, writes kExtraBatches more batches and
-// checks that a second reopen finds exactly what the first one did plus those.
+// checks that a second reopen finds exactly what the first one did plus those. Sets
+// *recovered (if given) to the batches the first reopen found.
 void CheckRecovery(FaultInjectionEnv* env, const std::vector<bool>& acknowledged,
-                   const std::vector<bool>& required) {
+                   const std::vector<bool>& required, std::vector<bool>* recovered = nullptr) {
   env->ClearFaults();
   std::unique_ptr<DB> db;
   Status s = DB::Open(FaultOptions(env), kDbPath, &db);
   ASSERT_TRUE(s.ok()) << "reopen without faults: " << s.ToString();
   std::vector<bool> present;
   ASSERT_NO_FATAL_FAILURE(CheckContents(db.get(), acknowledged, required, &present));
+  if (recovered != nullptr) *recovered = present;
 
   // What survived is now the store's state, and must stay.
   std::vector<bool> expected = present;
@@ -297,8 +297,9 @@ TEST(DbFaultTest, CleanWorkloadAcknowledgesEverythingAndRecovers) {
   ASSERT_NO_FATAL_FAILURE(CheckRecovery(&fs.env, result.acknowledged, result.acknowledged));
 }
 
-// Every call of one kind on the durable path fails in turn; the error must surface and
-// recovery must lose nothing acknowledged.
+// Every call of one kind fails in turn: writes, syncs, creates and renames of the log,
+// tables, MANIFEST and CURRENT, and the reads of recovery and of the read-back of each
+// new table. The error must surface and recovery must lose nothing acknowledged.
 class DbFaultSweepTest : public ::testing::TestWithParam<std::tuple<FaultKind, FaultMode>> {};
 
 TEST_P(DbFaultSweepTest, EveryFailedCallSurfacesAndLosesNothingAcknowledged) {
@@ -307,8 +308,8 @@ TEST_P(DbFaultSweepTest, EveryFailedCallSurfacesAndLosesNothingAcknowledged) {
   ASSERT_GT(calls, 0);
   int fired = 0;
   for (int i = 0; i < calls; i++) {
-    SCOPED_TRACE(std::string(FaultModeName(mode)) + " " + FaultKindName(kind) +
-                 " fault at call " + std::to_string(i) + " of " + std::to_string(calls));
+    SCOPED_TRACE(std::string(FaultModeName(mode)) + " " + FaultKindName(kind) + " fault at call " +
+                 std::to_string(i) + " of " + std::to_string(calls));
     FaultyFilesystem fs;
     fs.env.FailAfter(kind, i, mode);
     WorkloadResult result = RunWorkload(&fs.env);
@@ -345,15 +346,13 @@ TEST(DbFaultTest, FailedRemoveOfObsoleteFilesIsHarmless) {
   int fired = 0;
   for (FaultMode mode : {FaultMode::kOnce, FaultMode::kSticky}) {
     for (int i = 0; i < calls; i++) {
-      SCOPED_TRACE(std::string(FaultModeName(mode)) + " remove fault at call " +
-                   std::to_string(i));
+      SCOPED_TRACE(std::string(FaultModeName(mode)) + " remove fault at call " + std::to_string(i));
       FaultyFilesystem fs;
       fs.env.FailAfter(FaultKind::kRemove, i, mode);
       WorkloadResult result = RunWorkload(&fs.env);
       if (fs.env.CallCount(FaultKind::kRemove) > i) fired++;
       ASSERT_TRUE(result.errors.empty()) << result.ErrorList();
-      ASSERT_NO_FATAL_FAILURE(
-          CheckRecovery(&fs.env, result.acknowledged, result.acknowledged));
+      ASSERT_NO_FATAL_FAILURE(CheckRecovery(&fs.env, result.acknowledged, result.acknowledged));
     }
   }
   EXPECT_GE(fired * 10, 2 * calls * 9) << fired << " of " << 2 * calls << " faults fired";
@@ -368,8 +367,8 @@ TEST_P(DbPowerLossSweepTest, PowerLossAtFirstErrorKeepsEveryDurableBatch) {
   const int calls = CountWorkloadCalls(kind);
   ASSERT_GT(calls, 0);
   for (int i = 0; i < calls; i++) {
-    SCOPED_TRACE(std::string(FaultKindName(kind)) + " fault at call " + std::to_string(i) +
-                 " of " + std::to_string(calls) + ", then power loss");
+    SCOPED_TRACE(std::string(FaultKindName(kind)) + " fault at call " + std::to_string(i) + " of " +
+                 std::to_string(calls) + ", then power loss");
     FaultyFilesystem fs;
     fs.env.FailAfter(kind, i, FaultMode::kOnce);
     WorkloadResult result = RunWorkload(&fs.env, CrashAtFirstError());
@@ -389,7 +388,7 @@ INSTANTIATE_TEST_SUITE_P(DurablePath, DbPowerLossSweepTest,
                          [](const auto& info) { return FaultKindName(info.param); });
 
 TEST(DbFaultTest, PowerLossAfterAnyBatchKeepsSyncedAndFlushedBatches) {
-  int lost_somewhere = 0;
+  int runs_that_lost_a_batch = 0;
   for (int crash_after = -1; crash_after < kNumBatches; crash_after++) {
     SCOPED_TRACE("power loss after batch " + std::to_string(crash_after));
     FaultyFilesystem fs;
@@ -397,12 +396,13 @@ TEST(DbFaultTest, PowerLossAfterAnyBatchKeepsSyncedAndFlushedBatches) {
     ASSERT_TRUE(result.crashed);
     ASSERT_TRUE(result.errors.empty()) << result.ErrorList();
     std::vector<bool> required = AcknowledgedUpTo(result, result.durable_through);
-    ASSERT_NO_FATAL_FAILURE(CheckRecovery(&fs.env, result.acknowledged, required));
-    // Unsynced batches after the last durable one really are at risk: otherwise this
-    // test could not tell a store that syncs from one that does not.
-    if (crash_after > result.durable_through) lost_somewhere++;
+    std::vector<bool> recovered;
+    ASSERT_NO_FATAL_FAILURE(CheckRecovery(&fs.env, result.acknowledged, required, &recovered));
+    if (recovered != result.acknowledged) runs_that_lost_a_batch++;
   }
-  EXPECT_GT(lost_somewhere, 0);
+  // The power loss really drops unsynced batches: otherwise this test could not tell a
+  // store that syncs from one that does not.
+  EXPECT_GT(runs_that_lost_a_batch, 0);
 }
 
 TEST(DbFaultTest, PowerLossLosesUnsyncedBatchesButNeverLeavesAHole) {
@@ -415,8 +415,8 @@ TEST(DbFaultTest, PowerLossLosesUnsyncedBatchesButNeverLeavesAHole) {
   Status s = DB::Open(FaultOptions(&fs.env), kDbPath, &db);
   ASSERT_TRUE(s.ok()) << s.ToString();
   std::vector<bool> present;
-  ASSERT_NO_FATAL_FAILURE(CheckContents(db.get(), result.acknowledged,
-                                        AcknowledgedUpTo(result, 1), &present));
+  ASSERT_NO_FATAL_FAILURE(
+      CheckContents(db.get(), result.acknowledged, AcknowledgedUpTo(result, 1), &present));
   EXPECT_TRUE(present[0] && present[1]);
   EXPECT_FALSE(present[2] || present[3]);
 }
@@ -491,7 +491,7 @@ TEST_P(DbReadFaultTest, FailedReadDuringRecoveryFailsOpen) {
 }
 
 // Gets every key of the fixture and one absent key per batch; each answer must be
-// right or an error naming the injected read fault. Returns the number of errors.
+// right or an error naming the injected read fault. Sets *errors to how many were.
 void GetEverything(DB* db, int* errors) {
   *errors = 0;
   for (int b = 0; b < kFixtureBatches; b++) {
@@ -654,8 +654,9 @@ TEST(DbFaultTest, FailedFlushMakesStoreReadOnlyButReadable) {
   std::vector<bool> present;
   ASSERT_NO_FATAL_FAILURE(CheckContents(db.get(), acknowledged, acknowledged, &present));
   EXPECT_FALSE(present[kWritten]);
+  // Close may repeat the background error; it must not invent another one.
   s = db->Close();
-  EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_TRUE(s.ok() || Mentions(s, InjectedFaultText(FaultKind::kWrite))) << s.ToString();
   db.reset();
   ASSERT_NO_FATAL_FAILURE(CheckRecovery(&fs.env, acknowledged, acknowledged));
 }

@@ -9,6 +9,7 @@
 
 #include "strata/iterator.h"
 #include "strata/options.h"
+#include "strata/statistics.h"
 #include "strata/status.h"
 #include "strata/write_batch.h"
 
@@ -58,6 +59,9 @@ class DB {
   virtual Status CompactRange(const std::string_view* begin, const std::string_view* end) = 0;
   // Waits until no flush or compaction is pending or running.
   virtual Status WaitForBackgroundWork() = 0;
+
+  // The engine's counters and the shape of the tree now.
+  virtual void GetStatistics(Statistics* statistics) = 0;
 
   // Waits for background work, releases the lock. Later calls return an error.
   virtual Status Close() = 0;

@@ -1,0 +1,102 @@
+// GetStatistics reports what the engine did: bytes per path, group commit, flushes,
+// compactions, per-level shape and reads.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "strata/db.h"
+#include "strata/env.h"
+
+namespace strata {
+namespace {
+
+class DbStatisticsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    env_ = NewMemEnv();
+    options_.env = env_.get();
+    options_.create_if_missing = true;
+    options_.write_buffer_size = 32 << 10;
+    options_.level0_compaction_trigger = 100;  // keep tables in level 0 until asked
+    options_.level0_slowdown_writes_trigger = 200;
+    options_.level0_stop_writes_trigger = 300;
+    ASSERT_TRUE(DB::Open(options_, "/stats", &db_).ok());
+  }
+
+  Statistics Stats() {
+    Statistics s;
+    db_->GetStatistics(&s);
+    return s;
+  }
+
+  std::unique_ptr<Env> env_;
+  Options options_;
+  std::unique_ptr<DB> db_;
+};
+
+TEST_F(DbStatisticsTest, FreshStoreReportsNothingDone) {
+  Statistics s = Stats();
+  EXPECT_EQ(0u, s.user_bytes_written);
+  EXPECT_EQ(0u, s.flushes);
+  EXPECT_EQ(0, s.levels[0].files);
+  EXPECT_EQ(0.0, s.write_amplification);
+}
+
+TEST_F(DbStatisticsTest, WritesCountBytesLogRecordsAndSyncs) {
+  WriteBatch batch;
+  batch.Put("key", std::string(1000, 'v'));
+  ASSERT_TRUE(db_->Write(WriteOptions(), &batch).ok());
+  WriteOptions sync;
+  sync.sync = true;
+  ASSERT_TRUE(db_->Put(sync, "other", "x").ok());
+  Statistics s = Stats();
+  EXPECT_EQ(2u, s.writes);
+  EXPECT_EQ(2u, s.write_groups);
+  EXPECT_EQ(1u, s.syncs);
+  EXPECT_GE(s.user_bytes_written, 1000u + 3 + 5 + 1);
+  EXPECT_GT(s.log_bytes_written, s.user_bytes_written);  // batch headers
+  EXPECT_GT(s.memtable_bytes, 1000u);
+}
+
+TEST_F(DbStatisticsTest, FlushesFillLevelZeroAndCompactionMovesDataDown) {
+  std::string value(500, 'v');
+  for (int i = 0; i < 400; i++) {
+    ASSERT_TRUE(db_->Put(WriteOptions(), "key" + std::to_string(i), value).ok());
+  }
+  ASSERT_TRUE(db_->Flush().ok());
+  Statistics s = Stats();
+  EXPECT_GE(s.flushes, 2u);
+  EXPECT_EQ(static_cast<int>(s.flushes), s.levels[0].files);
+  EXPECT_GT(s.flush_bytes_written, 0u);
+  EXPECT_EQ(s.flush_bytes_written, s.levels[0].bytes);
+  EXPECT_GT(s.write_amplification, 1.0);
+
+  ASSERT_TRUE(db_->CompactRange(nullptr, nullptr).ok());
+  s = Stats();
+  EXPECT_EQ(0, s.levels[0].files);
+  int deeper_files = 0;
+  for (int level = 1; level < kStatisticsLevels; level++) deeper_files += s.levels[level].files;
+  EXPECT_GT(deeper_files, 0);
+  EXPECT_GE(s.compactions + s.trivial_moves, 1u);
+  EXPECT_GT(s.compaction_bytes_written, 0u);
+  EXPECT_GT(s.levels[0].compaction_bytes_read, 0u);
+}
+
+TEST_F(DbStatisticsTest, GetsAreCountedWhereTheyAreAnswered) {
+  ASSERT_TRUE(db_->Put(WriteOptions(), "in-table", "1").ok());
+  ASSERT_TRUE(db_->Flush().ok());
+  ASSERT_TRUE(db_->Put(WriteOptions(), "in-memtable", "2").ok());
+  std::string value;
+  ASSERT_TRUE(db_->Get(ReadOptions(), "in-memtable", &value).ok());
+  ASSERT_TRUE(db_->Get(ReadOptions(), "in-table", &value).ok());
+  ASSERT_TRUE(db_->Get(ReadOptions(), "absent", &value).IsNotFound());
+  Statistics s = Stats();
+  EXPECT_EQ(3u, s.gets);
+  EXPECT_EQ(1u, s.memtable_hits);
+  EXPECT_EQ(1u, s.levels[0].get_hits);
+  EXPECT_GE(s.levels[0].table_reads, 1u);
+}
+
+}  // namespace
+}  // namespace strata
