@@ -71,6 +71,13 @@ class EngineAdapter {
   // Full compaction of the whole key range, waiting until the engine is idle.
   // *note says what was really done, when it is less (or other) than that.
   virtual Status CompactAll(std::string* note) = 0;
+
+  // Table files per level now, level 0 first, up to the deepest non-empty level
+  // ("4,0,12"); empty if the engine cannot say.
+  virtual std::string FilesPerLevel() = 0;
+  // Seconds writers spent delayed or stopped by the engine since the store was
+  // opened; 0 if the engine does not report it.
+  virtual double StallSeconds() = 0;
 };
 
 // Engines compiled into this binary, in the default order.

@@ -343,7 +343,8 @@ void PrintHeader(const Flags& flags, const std::vector<EngineInfo>& infos,
 void PrintFooter(const std::vector<EngineInfo>& infos) {
   std::printf(
       "\nvs strata: the engine's speed over strata's (ops/s; 1/time for flush, compact, "
-      "reopen). written: /proc/self/io write_bytes during the phase. WA: bytes written since "
+      "reopen, when both took 10 ms or more). written: /proc/self/io write_bytes during the phase. "
+      "WA: bytes written since "
       "the store was created over key+value bytes written since then. Peak RSS is per engine "
       "(own process); it includes the harness");
   for (size_t i = 0; i < infos.size(); i++) {

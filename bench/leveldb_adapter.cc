@@ -120,6 +120,23 @@ class LevelDBAdapter final : public EngineAdapter {
     return Status::OK();
   }
 
+  std::string FilesPerLevel() override {
+    constexpr int kLevels = 7;  // leveldb::config::kNumLevels, not in the public headers
+    std::string counts[kLevels];
+    int deepest = 0;
+    for (int level = 0; level < kLevels; level++) {
+      if (!db_->GetProperty("leveldb.num-files-at-level" + std::to_string(level), &counts[level])) {
+        return "";
+      }
+      if (counts[level] != "0") deepest = level;
+    }
+    std::string shape = counts[0];
+    for (int level = 1; level <= deepest; level++) shape += "," + counts[level];
+    return shape;
+  }
+
+  double StallSeconds() override { return 0; }
+
  private:
   std::unique_ptr<leveldb::Cache> block_cache_;
   std::unique_ptr<const leveldb::FilterPolicy> filter_policy_;

@@ -1,6 +1,7 @@
 #include "bench/phase_runner.h"
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <system_error>
 
@@ -9,7 +10,7 @@
 namespace strata::bench {
 namespace {
 
-std::string Describe(bool found, const std::string& value) {
+std::string DescribeAnswer(bool found, const std::string& value) {
   if (!found) return "NotFound";
   return "a " + std::to_string(value.size()) + "-byte value";
 }
@@ -35,6 +36,7 @@ Status PhaseRunner::Run(const Phase& phase, PhaseResult* result) {
   }
 
   Work work;
+  double stall_before = engine_->StallSeconds();
   ProcessSample before = SampleProcess();
   auto start = std::chrono::steady_clock::now();
   Status s;
@@ -98,7 +100,15 @@ Status PhaseRunner::Run(const Phase& phase, PhaseResult* result) {
   result->peak_rss_bytes = after.peak_rss_bytes;
   result->store_bytes = footprint.bytes;
   result->table_files = footprint.table_files;
+  result->files_per_level = engine_->FilesPerLevel();
   result->notes = work.notes;
+  // The counter restarts when the store is reopened, so a drop means "unknown".
+  double stalled = engine_->StallSeconds() - stall_before;
+  if (stalled >= 0.01) {
+    char text[64];
+    std::snprintf(text, sizeof(text), "writes stalled %.2f s", stalled);
+    result->notes += result->notes.empty() ? text : std::string("; ") + text;
+  }
   return Status::OK();
 }
 
@@ -185,7 +195,8 @@ Status PhaseRunner::CheckGet(uint64_t index, bool found, const std::string& valu
   uint8_t version = expected_.version(index);
   if (version == 0) {
     if (!found) return Status::OK();
-    return Mismatch(key_.view(), "expected NotFound (deleted), got " + Describe(found, value));
+    return Mismatch(key_.view(),
+                    "expected NotFound (deleted), got " + DescribeAnswer(found, value));
   }
   if (found && value == values_.Value(index, version)) return Status::OK();
   return Mismatch(key_.view(),
@@ -224,8 +235,8 @@ Status PhaseRunner::ReadMissing(const Phase& phase, Work* work) {
     Status s = engine_->Get(key_.Set(MissingKeyNumber(index)), &get_buffer_, &found);
     if (!s.ok()) return s;
     if (found) {
-      return Mismatch(key_.view(),
-                      "expected NotFound (never written), got " + Describe(found, get_buffer_));
+      return Mismatch(key_.view(), "expected NotFound (never written), got " +
+                                       DescribeAnswer(found, get_buffer_));
     }
     work->ops++;
     work->user_bytes += kKeySize;

@@ -94,17 +94,18 @@ std::string SerializePhaseResult(const PhaseResult& r) {
          "\t" + std::to_string(r.write_bytes) + "\t" + std::to_string(r.cancelled_write_bytes) +
          "\t" + Number(r.write_amplification) + "\t" + std::to_string(r.peak_rss_bytes) + "\t" +
          std::to_string(r.store_bytes) + "\t" + std::to_string(r.table_files) + "\t" +
-         Clean(r.notes);
+         Clean(r.files_per_level) + "\t" + Clean(r.notes);
 }
 
 bool ParsePhaseResult(const std::string& line, PhaseResult* r) {
   std::vector<std::string> f = SplitTabs(line);
-  if (f.size() != 16 || f[0] != "phase") return false;
+  if (f.size() != 17 || f[0] != "phase") return false;
   r->engine_id = f[1];
   r->engine_label = f[2];
   r->phase = f[3];
   r->single_operation = f[4] == "1";
-  r->notes = f[15];
+  r->files_per_level = f[15];
+  r->notes = f[16];
   return ParseU64(f[5], &r->ops) && ParseDouble(f[6], &r->seconds) &&
          ParseU64(f[7], &r->user_bytes) && ParseDouble(f[8], &r->cpu_seconds) &&
          ParseU64(f[9], &r->write_bytes) && ParseU64(f[10], &r->cancelled_write_bytes) &&
@@ -117,8 +118,8 @@ void PrintMarkdownTable(std::FILE* out, const std::vector<PhaseResult>& results,
                         const std::vector<std::string>& engine_order) {
   std::fprintf(out,
                "| phase | engine | ops/s | MiB/s | vs strata | secs | CPU s | written MiB | "
-               "WA | peak RSS MiB | store MiB | tables | notes |\n");
-  std::fprintf(out, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n");
+               "WA | peak RSS MiB | store MiB | tables | files/level | notes |\n");
+  std::fprintf(out, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|---|\n");
   for (const std::string& phase : phase_order) {
     const PhaseResult* strata = Find(results, phase, "strata");
     for (const std::string& engine : engine_order) {
@@ -129,19 +130,23 @@ void PrintMarkdownTable(std::FILE* out, const std::vector<PhaseResult>& results,
                             ? "-"
                             : Format("%.1f", r->user_bytes / kMiB / r->seconds);
       std::string ratio = "-";
-      if (strata != nullptr && strata->seconds > 0 && r->seconds > 0) {
+      // A single operation under 10 ms (e.g. flushing an empty memtable) is noise.
+      double min_seconds = r->single_operation ? 0.01 : 0;
+      if (strata != nullptr && strata->seconds > min_seconds && r->seconds > min_seconds) {
         double speed = r->single_operation ? 1 / r->seconds : r->ops_per_second();
         double strata_speed =
             strata->single_operation ? 1 / strata->seconds : strata->ops_per_second();
         double x = speed / strata_speed;
-        ratio = Format(x >= 0.01 ? "%.2fx" : "%.2gx", x);
+        ratio = Format("%.2fx", x);
       }
       std::string wa = r->write_amplification > 0 ? Format("%.2f", r->write_amplification) : "-";
       std::fprintf(
-          out, "| %s | %s | %s | %s | %s | %.2f | %.2f | %.1f | %s | %.0f | %.1f | %llu | %s |\n",
+          out,
+          "| %s | %s | %s | %s | %s | %.2f | %.2f | %.1f | %s | %.0f | %.1f | %llu | %s | %s |\n",
           r->phase.c_str(), r->engine_label.c_str(), ops.c_str(), mib.c_str(), ratio.c_str(),
           r->seconds, r->cpu_seconds, r->write_bytes / kMiB, wa.c_str(), r->peak_rss_bytes / kMiB,
-          r->store_bytes / kMiB, static_cast<unsigned long long>(r->table_files), r->notes.c_str());
+          r->store_bytes / kMiB, static_cast<unsigned long long>(r->table_files),
+          r->files_per_level.c_str(), r->notes.c_str());
     }
   }
 }
@@ -150,20 +155,21 @@ void PrintCsv(std::FILE* out, const std::vector<PhaseResult>& results) {
   std::fprintf(out,
                "engine,phase,ops,seconds,ops_per_second,user_bytes,cpu_seconds,write_bytes,"
                "cancelled_write_bytes,write_amplification,peak_rss_bytes,store_bytes,"
-               "table_files,notes\n");
+               "table_files,files_per_level,notes\n");
   for (const PhaseResult& r : results) {
     std::string notes = r.notes;
     for (char& c : notes) {
       if (c == '"') c = '\'';
     }
-    std::fprintf(out, "%s,%s,%llu,%.6f,%.1f,%llu,%.3f,%llu,%llu,%.4f,%llu,%llu,%llu,\"%s\"\n",
-                 r.engine_id.c_str(), r.phase.c_str(), static_cast<unsigned long long>(r.ops),
-                 r.seconds, r.ops_per_second(), static_cast<unsigned long long>(r.user_bytes),
-                 r.cpu_seconds, static_cast<unsigned long long>(r.write_bytes),
-                 static_cast<unsigned long long>(r.cancelled_write_bytes), r.write_amplification,
-                 static_cast<unsigned long long>(r.peak_rss_bytes),
-                 static_cast<unsigned long long>(r.store_bytes),
-                 static_cast<unsigned long long>(r.table_files), notes.c_str());
+    std::fprintf(
+        out, "%s,%s,%llu,%.6f,%.1f,%llu,%.3f,%llu,%llu,%.4f,%llu,%llu,%llu,\"%s\",\"%s\"\n",
+        r.engine_id.c_str(), r.phase.c_str(), static_cast<unsigned long long>(r.ops), r.seconds,
+        r.ops_per_second(), static_cast<unsigned long long>(r.user_bytes), r.cpu_seconds,
+        static_cast<unsigned long long>(r.write_bytes),
+        static_cast<unsigned long long>(r.cancelled_write_bytes), r.write_amplification,
+        static_cast<unsigned long long>(r.peak_rss_bytes),
+        static_cast<unsigned long long>(r.store_bytes),
+        static_cast<unsigned long long>(r.table_files), r.files_per_level.c_str(), notes.c_str());
   }
 }
 

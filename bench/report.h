@@ -34,6 +34,7 @@ struct PhaseResult {
   uint64_t peak_rss_bytes = 0;  // VmHWM of the engine's process at the phase's end
   uint64_t store_bytes = 0;
   uint64_t table_files = 0;
+  std::string files_per_level;  // "4,0,12": level 0 first, as the engine reports it
   std::string notes;
 
   double ops_per_second() const { return seconds > 0 ? ops / seconds : 0; }

@@ -140,6 +140,23 @@ class RocksDBAdapter final : public EngineAdapter {
     return WaitForBackgroundWork();
   }
 
+  std::string FilesPerLevel() override {
+    std::string counts[16];
+    int deepest = 0;
+    for (int level = 0; level < options_.num_levels && level < 16; level++) {
+      if (!db_->GetProperty(rocksdb::DB::Properties::kNumFilesAtLevelPrefix + std::to_string(level),
+                            &counts[level])) {
+        return "";
+      }
+      if (counts[level] != "0") deepest = level;
+    }
+    std::string shape = counts[0];
+    for (int level = 1; level <= deepest; level++) shape += "," + counts[level];
+    return shape;
+  }
+
+  double StallSeconds() override { return 0; }
+
  private:
   // RocksDB 7.8 has no WaitForCompact: poll until no flush or compaction is pending
   // or running.

@@ -129,7 +129,7 @@ const char* AffinityName(Affinity affinity) {
 
 Affinity AffinityOfDeclaredType(std::string_view decl_type) {
   // sqlite3AffinityType: a rolling window of the last four lower-cased bytes.
-  auto word = [](const char (&w)[5]) {
+  auto word = [](const char(&w)[5]) {
     return (uint32_t{static_cast<unsigned char>(w[0])} << 24) |
            (uint32_t{static_cast<unsigned char>(w[1])} << 16) |
            (uint32_t{static_cast<unsigned char>(w[2])} << 8) |

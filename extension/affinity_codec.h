@@ -13,7 +13,7 @@
 // for "0.1" and the same text for 1e300 as the SQLite library the extension runs in.
 // tests/affinity_codec_test.cc checks them against the linked libsqlite3. SQLite 3.43
 // rewrote these conversions; running inside a newer SQLite can differ in the last
-// digit of rare conversions (see the report in docs/key_encoding.md, "Affinity").
+// digit of rare conversions (docs/key_encoding.md, section "Affinity").
 //
 // May include: the C++ standard library and extension/sql_value.h only.
 #pragma once

@@ -13,15 +13,15 @@ namespace {
 // (tag(-x) == 0xA6 - tag(x)). See docs/key_encoding.md.
 constexpr uint8_t kTagNull = 0x05;
 constexpr uint8_t kTagNegInf = 0x10;
-constexpr uint8_t kTagNegBig = 0x11;     // -x with exponent >= 64; then ~exponent, ~groups
-constexpr uint8_t kTagNegExp63 = 0x12;   // 0x12..0x51: -x with exponent 63..0
+constexpr uint8_t kTagNegBig = 0x11;    // -x with exponent >= 64; then ~exponent, ~groups
+constexpr uint8_t kTagNegExp63 = 0x12;  // 0x12..0x51: -x with exponent 63..0
 constexpr uint8_t kTagNegExp0 = 0x51;
-constexpr uint8_t kTagNegSmall = 0x52;   // -x with exponent < 0
+constexpr uint8_t kTagNegSmall = 0x52;  // -x with exponent < 0
 constexpr uint8_t kTagZero = 0x53;
-constexpr uint8_t kTagPosSmall = 0x54;   // x with exponent < 0; then exponent, groups
-constexpr uint8_t kTagPosExp0 = 0x55;    // 0x55..0x94: x with exponent 0..63; then groups
+constexpr uint8_t kTagPosSmall = 0x54;  // x with exponent < 0; then exponent, groups
+constexpr uint8_t kTagPosExp0 = 0x55;   // 0x55..0x94: x with exponent 0..63; then groups
 constexpr uint8_t kTagPosExp63 = 0x94;
-constexpr uint8_t kTagPosBig = 0x95;     // x with exponent >= 64; then exponent, groups
+constexpr uint8_t kTagPosBig = 0x95;  // x with exponent >= 64; then exponent, groups
 constexpr uint8_t kTagPosInf = 0x96;
 constexpr uint8_t kTagText = 0xA0;
 constexpr uint8_t kTagBlob = 0xB0;
@@ -73,8 +73,8 @@ bool IsInt64(bool negative, const Magnitude& m) {
 void AppendNumber(std::string* dst, bool negative, Magnitude m) {
   uint8_t flip = negative ? 0xFF : 0x00;  // negatives: every byte after the tag inverted
   if (m.exponent >= 0 && m.exponent <= 63) {
-    dst->push_back(static_cast<char>(negative ? kTagNegExp0 - m.exponent
-                                              : kTagPosExp0 + m.exponent));
+    dst->push_back(
+        static_cast<char>(negative ? kTagNegExp0 - m.exponent : kTagPosExp0 + m.exponent));
   } else {
     bool big = m.exponent > 63;
     dst->push_back(static_cast<char>(negative ? (big ? kTagNegBig : kTagNegSmall)
@@ -137,8 +137,7 @@ bool ParseBytes(std::string_view in, size_t* consumed, size_t* escapes) {
 
 // Parses a number after its tag into sign and magnitude, checking that the encoding is
 // canonical and denotes an INTEGER or a REAL. Sets *consumed to the bytes used.
-bool ParseNumber(uint8_t tag, std::string_view in, bool* negative, Magnitude* m,
-                 size_t* consumed) {
+bool ParseNumber(uint8_t tag, std::string_view in, bool* negative, Magnitude* m, size_t* consumed) {
   *negative = tag < kTagZero;
   uint8_t flip = *negative ? 0xFF : 0x00;
   size_t pos = 0;

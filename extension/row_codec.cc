@@ -70,8 +70,8 @@ void PutColumn(std::string* types, std::string* payload, const SqlValue& v) {
         return;
       }
       int bytes = 1;  // smallest two's complement width that holds i
-      while (bytes < 8 && (i < -(int64_t{1} << (8 * bytes - 1)) ||
-                           i >= (int64_t{1} << (8 * bytes - 1)))) {
+      while (bytes < 8 &&
+             (i < -(int64_t{1} << (8 * bytes - 1)) || i >= (int64_t{1} << (8 * bytes - 1)))) {
         bytes++;
       }
       PutVarint(types, kTypeInt1 + bytes - 1);
@@ -228,8 +228,8 @@ bool RowReader::FindKeyOverride(uint32_t key_column, SqlValue* out) const {
   const char* end = p + overrides_.size();
   for (uint32_t i = 0; i < override_count_; i++) {
     uint64_t column = 0, type = 0, size = 0;
-    if (!GetVarint(&p, end, &column) || !GetVarint(&p, end, &type) ||
-        !PayloadSize(type, &size) || size > static_cast<uint64_t>(end - p)) {
+    if (!GetVarint(&p, end, &column) || !GetVarint(&p, end, &type) || !PayloadSize(type, &size) ||
+        size > static_cast<uint64_t>(end - p)) {
       return false;  // unreachable after a successful Reset
     }
     if (column == key_column) {
@@ -251,7 +251,8 @@ const char* ValidateRow(std::string_view row) {
   const char* payload_pos = reader.header_end_;
   while (type_pos != reader.header_end_) {
     uint64_t type, size;
-    if (const char* e = NextColumn(&type_pos, reader.header_end_, &payload_pos, end, &type, &size)) {
+    if (const char* e =
+            NextColumn(&type_pos, reader.header_end_, &payload_pos, end, &type, &size)) {
       return e;
     }
   }

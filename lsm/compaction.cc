@@ -3,8 +3,10 @@
 namespace strata {
 
 Compaction::Compaction(const Options& options, std::shared_ptr<const Version> input_version,
-                       int level)
+                       int level, int output_level, bool manual)
     : level_(level),
+      output_level_(output_level),
+      manual_(manual),
       max_output_file_size_(options.target_file_size),
       max_grandparent_overlap_bytes_(10 * static_cast<uint64_t>(options.target_file_size)),
       input_version_(std::move(input_version)) {}
@@ -12,12 +14,12 @@ Compaction::Compaction(const Options& options, std::shared_ptr<const Version> in
 bool Compaction::IsTrivialMove() const {
   uint64_t grandparent_bytes = 0;
   for (const auto& f : grandparents) grandparent_bytes += f->file_size;
-  return inputs[0].size() == 1 && inputs[1].empty() &&
+  return !manual_ && inputs[0].size() == 1 && inputs[1].empty() &&
          grandparent_bytes <= max_grandparent_overlap_bytes_;
 }
 
 bool Compaction::IsBaseLevelForKey(std::string_view user_key) {
-  for (int level = level_ + 2; level < kNumLevels; level++) {
+  for (int level = output_level_ + 1; level < kNumLevels; level++) {
     const auto& files = input_version_->files[level];
     size_t& i = level_pointers_[level];
     while (i < files.size()) {
@@ -49,7 +51,9 @@ bool Compaction::ShouldStopBefore(std::string_view internal_key) {
 
 void Compaction::AddInputDeletions(VersionEdit* edit) const {
   for (int which = 0; which < 2; which++) {
-    for (const auto& f : inputs[which]) edit->RemoveFile(level_ + which, f->number);
+    for (const auto& f : inputs[which]) {
+      edit->RemoveFile(which == 0 ? level_ : output_level_, f->number);
+    }
   }
 }
 

@@ -1,6 +1,9 @@
 // Compaction: one unit of leveled-compaction work, chosen by VersionSet. It merges
-// `inputs[0]` (tables of `level`) with `inputs[1]` (the overlapping tables of
-// level + 1) into new tables of level + 1.
+// `inputs[0]` (tables of `level`) with `inputs[1]` (the overlapping tables of the
+// output level) into new tables of the output level. The output level is level + 1,
+// except for manual compactions, which skip levels that hold nothing in the inputs'
+// key range (so a full compaction rewrites each non-empty level once, not once per
+// level).
 //
 // Invariants it relies on: level 0 is compacted as a whole (every level-0 table at
 // pick time), so no older level-0 table can be left above newer data that moved down;
@@ -22,20 +25,23 @@ namespace strata {
 
 class Compaction {
  public:
-  Compaction(const Options& options, std::shared_ptr<const Version> input_version, int level);
+  Compaction(const Options& options, std::shared_ptr<const Version> input_version, int level,
+             int output_level, bool manual);
 
   int level() const { return level_; }
-  int output_level() const { return level_ + 1; }
+  int output_level() const { return output_level_; }
+  bool manual() const { return manual_; }
   const Version& input_version() const { return *input_version_; }
 
-  // inputs[0]: tables of level(); inputs[1]: tables of level() + 1.
+  // inputs[0]: tables of level(); inputs[1]: tables of output_level().
   std::vector<std::shared_ptr<const FileMetaData>> inputs[2];
-  // Tables of level() + 2 overlapping the output range: outputs are cut so that no
+  // Tables of output_level() + 1 overlapping the output range: outputs are cut so that no
   // output overlaps too many of them (bounding the next compaction's size).
   std::vector<std::shared_ptr<const FileMetaData>> grandparents;
 
   // One input table, nothing to merge with and little grandparent overlap: the table
-  // can move down by a MANIFEST edit alone.
+  // can move down by a MANIFEST edit alone. Never for manual compactions, whose point
+  // is to rewrite tables without their garbage.
   bool IsTrivialMove() const;
 
   // True if no level deeper than the output level can hold user_key, so a deletion
@@ -56,6 +62,8 @@ class Compaction {
 
  private:
   const int level_;
+  const int output_level_;
+  const bool manual_;
   const size_t max_output_file_size_;
   const uint64_t max_grandparent_overlap_bytes_;
   std::shared_ptr<const Version> input_version_;

@@ -193,8 +193,11 @@ Status DBImpl::SwitchToNewLog(std::unique_lock<std::mutex>& lock) {
   uint64_t number = versions_->NewFileNumber();
   std::string path = LogFileName(dbname_, number);
   lock.unlock();
+  // Sync the old log first: a synced write in the new log must never survive a power
+  // loss that takes unsynced but acknowledged writes before it in the old one.
+  Status s = logfile_ != nullptr ? logfile_->Sync() : Status::OK();
   std::unique_ptr<WritableFile> file;
-  Status s = env_->NewWritableFile(path, &file);
+  if (s.ok()) s = env_->NewWritableFile(path, &file);
   // The directory entry must be durable before any synced write lands in the log.
   if (s.ok()) s = env_->SyncDir(dbname_);
   lock.lock();
@@ -216,6 +219,8 @@ Status DBImpl::WriteLevel0Table(const MemTable& mem, VersionEdit* edit,
   meta.number = versions_->NewFileNumber();
   pending_outputs_.insert(meta.number);
   std::string path = TableFileName(dbname_, meta.number);
+  // Versions hidden by a newer one that every reader sees are not worth writing.
+  const SequenceNumber smallest_snapshot = SmallestSnapshot();
   lock.unlock();
 
   std::unique_ptr<WritableFile> file;
@@ -223,12 +228,31 @@ Status DBImpl::WriteLevel0Table(const MemTable& mem, VersionEdit* edit,
   if (s.ok()) {
     TableBuilder builder(options_, file.get());
     std::unique_ptr<Iterator> it = mem.NewIterator();
+    std::string_view previous_user_key;
+    SequenceNumber previous_sequence = kMaxSequenceNumber;
+    bool has_previous = false;
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      ParsedInternalKey parsed;
+      if (!ParseInternalKey(it->key(), &parsed)) {
+        s = Status::Corruption(path + ": memtable holds a malformed key");
+        break;
+      }
+      bool same_key = has_previous && parsed.user_key == previous_user_key;
+      bool hidden = same_key && previous_sequence <= smallest_snapshot;
+      // Memtable keys stay put while the memtable lives, so views into it are stable.
+      previous_user_key = parsed.user_key;
+      previous_sequence = parsed.sequence;
+      has_previous = true;
+      if (hidden) continue;
       if (meta.smallest.empty()) meta.smallest.assign(it->key());
       meta.largest.assign(it->key());
       builder.Add(it->key(), it->value());
     }
-    s = builder.Finish();
+    if (s.ok()) {
+      s = builder.Finish();
+    } else {
+      builder.Abandon();
+    }
     meta.file_size = builder.FileSize();
     if (s.ok()) s = file->Sync();
     if (s.ok()) s = file->Close();
@@ -435,8 +459,9 @@ void DBImpl::BackgroundCompaction(std::unique_lock<std::mutex>& lock) {
     c = versions_->PickCompaction();
   }
   Status s;
-  if (c != nullptr) s = RunCompaction(c.get(), lock);
-  if (!s.ok() && !shutting_down_) RecordBackgroundError(s);
+  bool stopped_by_close = false;
+  if (c != nullptr) s = RunCompaction(c.get(), &stopped_by_close, lock);
+  if (!s.ok() && !stopped_by_close) RecordBackgroundError(s);
   if (manual != nullptr) {
     // Done with this level once nothing in it overlaps the range any more.
     if (!s.ok() || c == nullptr) {
@@ -448,7 +473,8 @@ void DBImpl::BackgroundCompaction(std::unique_lock<std::mutex>& lock) {
   DeleteObsoleteFiles(lock);
 }
 
-Status DBImpl::RunCompaction(Compaction* c, std::unique_lock<std::mutex>& lock) {
+Status DBImpl::RunCompaction(Compaction* c, bool* stopped_by_close,
+                             std::unique_lock<std::mutex>& lock) {
   VersionEdit edit;
   c->AddInputDeletions(&edit);
   if (c->IsTrivialMove()) {
@@ -457,14 +483,15 @@ Status DBImpl::RunCompaction(Compaction* c, std::unique_lock<std::mutex>& lock) 
     if (s.ok()) counters_.trivial_moves++;
     return s;
   }
-  Status s = MergeCompactionInputs(c, SmallestSnapshot(), &edit, lock);
+  Status s = MergeCompactionInputs(c, SmallestSnapshot(), &edit, stopped_by_close, lock);
   if (s.ok()) s = versions_->LogAndApply(&edit, lock);
   ReleasePendingOutputs(edit);
   if (s.ok()) {
     counters_.compactions++;
     for (int which = 0; which < 2; which++) {
       for (const auto& f : c->inputs[which]) {
-        counters_.compaction_bytes_read[c->level() + which] += f->file_size;
+        counters_.compaction_bytes_read[which == 0 ? c->level() : c->output_level()] +=
+            f->file_size;
       }
     }
     for (const auto& [level, file] : edit.new_files()) {
@@ -485,7 +512,8 @@ SequenceNumber DBImpl::SmallestSnapshot() const {
 }
 
 Status DBImpl::MergeCompactionInputs(Compaction* c, SequenceNumber smallest_snapshot,
-                                     VersionEdit* edit, std::unique_lock<std::mutex>& lock) {
+                                     VersionEdit* edit, bool* stopped_by_close,
+                                     std::unique_lock<std::mutex>& lock) {
   std::vector<std::unique_ptr<Iterator>> inputs;
   std::vector<std::shared_ptr<const Table>> tables;
   for (int which = 0; which < 2; which++) {
@@ -514,7 +542,13 @@ Status DBImpl::MergeCompactionInputs(Compaction* c, SequenceNumber smallest_snap
   SequenceNumber last_sequence_for_key = kMaxSequenceNumber;
   for (input->SeekToFirst(); input->Valid() && s.ok(); input->Next()) {
     if (shutting_down_.load(std::memory_order_acquire)) {
-      s = Status::IOError(dbname_ + ": compaction stopped by close");
+      if (builder != nullptr && !builder->status().ok()) {
+        s = builder->status();  // a real failure happened first: report it
+      } else {
+        // Not an error: the inputs are intact and the work is redone after reopen.
+        *stopped_by_close = true;
+        s = Status::IOError(dbname_ + ": compaction stopped by close");
+      }
       break;
     }
     std::string_view key = input->key();
@@ -786,6 +820,14 @@ Status DBImpl::CompactRange(const std::string_view* begin, const std::string_vie
   if (!s.ok()) return s;
   std::unique_lock<std::mutex> lock(mutex_);
   for (int level = 0; level < kNumLevels - 1 && s.ok(); level++) {
+    // Below level 0, the deepest level holding anything in range is where the data
+    // ends: rewriting it further down would only move it.
+    std::shared_ptr<const Version> current = versions_->current();
+    bool deeper_data = false;
+    for (int l = level + 1; l < kNumLevels; l++) {
+      deeper_data = deeper_data || !current->OverlappingFiles(l, begin, end).empty();
+    }
+    if (level > 0 && !deeper_data) break;
     ManualCompaction manual{level, begin, end, false, Status::OK()};
     // One manual compaction at a time; it runs on a background thread when the
     // compaction slot is free, repeatedly, until the level has nothing in range.
@@ -880,7 +922,9 @@ Status DBImpl::Close() {
   }
   versions_.reset();
   db_lock_.reset();
-  return s;
+  // A background failure nobody has seen yet (e.g. a compaction after the last write)
+  // is reported here rather than lost.
+  return background_error_.ok() ? s : background_error_;
 }
 
 }  // namespace strata

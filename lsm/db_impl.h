@@ -82,9 +82,11 @@ class DBImpl final : public DB {
   void FlushImmutableMemTable(std::unique_lock<std::mutex>& lock);
   void BackgroundCompaction(std::unique_lock<std::mutex>& lock);
   // Runs c (a trivial move or a merge) and installs its result.
-  Status RunCompaction(Compaction* c, std::unique_lock<std::mutex>& lock);
+  // *stopped_by_close: Close interrupted it (not an error).
+  Status RunCompaction(Compaction* c, bool* stopped_by_close, std::unique_lock<std::mutex>& lock);
   Status MergeCompactionInputs(Compaction* c, SequenceNumber smallest_snapshot,
-                               VersionEdit* edit, std::unique_lock<std::mutex>& lock);
+                               VersionEdit* edit, bool* stopped_by_close,
+                               std::unique_lock<std::mutex>& lock);
   // Writes the table being built by a compaction and records it in edit.
   Status FinishCompactionOutput(TableBuilder* builder, WritableFile* file, FileMetaData* meta,
                                 int level, VersionEdit* edit);

@@ -1,11 +1,19 @@
 #include "lsm/table.h"
 
+#include "lsm/coding.h"
 #include "lsm/dbformat.h"
 
 namespace strata {
 namespace {
 
 const Comparator* TableComparator() { return GetInternalKeyComparator(); }
+
+// Table cache ids: never reused within the process, so a block cached for a table that
+// has since been closed (or whose file number was reused) can never be mistaken for a
+// block of another table. Its stale entries age out of the LRU.
+std::atomic<uint64_t> next_cache_id{1};
+
+constexpr size_t kCacheKeySize = 16;
 
 // Errors from a block's own decoding do not know the file; say which file and block.
 Status BlockError(const std::string& file_name, const BlockHandle& handle, const Status& s) {
@@ -21,8 +29,10 @@ Status BlockError(const std::string& file_name, const BlockHandle& handle, const
 // shared_ptr so a block cache can hand out blocks it may evict.
 class TableIterator final : public Iterator {
  public:
-  explicit TableIterator(const Table* table)
-      : table_(table), index_iter_(table->index_block_->NewIterator(TableComparator())) {}
+  TableIterator(const Table* table, BlockCacheFill fill)
+      : table_(table),
+        fill_(fill),
+        index_iter_(table->index_block_->NewIterator(TableComparator())) {}
 
   bool Valid() const override {
     return status_.ok() && data_iter_ != nullptr && data_iter_->Valid();
@@ -100,7 +110,7 @@ class TableIterator final : public Iterator {
     }
     ResetData();
     std::shared_ptr<const Block> block;
-    Status s = table_->ReadDataBlock(handle, &block);
+    Status s = table_->ReadDataBlock(handle, fill_, &block);
     if (!s.ok()) {
       SetError(std::move(s));
       return;
@@ -142,6 +152,7 @@ class TableIterator final : public Iterator {
   }
 
   const Table* const table_;
+  const BlockCacheFill fill_;
   const std::unique_ptr<Iterator> index_iter_;
   std::shared_ptr<const Block> block_;  // declared before data_iter_: outlives it
   std::unique_ptr<Iterator> data_iter_;
@@ -150,11 +161,13 @@ class TableIterator final : public Iterator {
 };
 
 Table::Table(const Options& options, std::string file_name, std::unique_ptr<RandomAccessFile> file,
-             uint64_t blocks_end)
+             uint64_t blocks_end, const TableReadContext& context)
     : options_(options),
       file_name_(std::move(file_name)),
       file_(std::move(file)),
-      blocks_end_(blocks_end) {}
+      blocks_end_(blocks_end),
+      context_(context),
+      cache_id_(next_cache_id.fetch_add(1, std::memory_order_relaxed)) {}
 
 Table::~Table() = default;
 
@@ -167,7 +180,7 @@ Status Table::Corruption(std::string_view what) const {
 
 Status Table::Open(const Options& options, std::string file_name,
                    std::unique_ptr<RandomAccessFile> file, uint64_t file_size,
-                   std::unique_ptr<Table>* table) {
+                   const TableReadContext& context, std::unique_ptr<Table>* table) {
   table->reset();
   if (file_size < Footer::kEncodedLength) {
     return Status::Corruption(file_name + ": file of " + std::to_string(file_size) +
@@ -186,7 +199,7 @@ Status Table::Open(const Options& options, std::string file_name,
   if (!s.ok()) return s;
 
   std::unique_ptr<Table> result(
-      new Table(options, std::move(file_name), std::move(file), footer_offset));
+      new Table(options, std::move(file_name), std::move(file), footer_offset, context));
   s = result->ReadMetaBlocks(footer);
   if (!s.ok()) return s;
   *table = std::move(result);
@@ -266,22 +279,46 @@ Status Table::CheckIndex() const {
   return Status::OK();
 }
 
-Status Table::ReadDataBlock(const BlockHandle& handle, std::shared_ptr<const Block>* block) const {
+Status Table::ReadDataBlock(const BlockHandle& handle, BlockCacheFill fill,
+                            std::shared_ptr<const Block>* block) const {
+  Cache* const cache = context_.block_cache.get();
+  char key[kCacheKeySize];
+  if (cache != nullptr) {
+    EncodeFixed64(key, cache_id_);
+    EncodeFixed64(key + 8, handle.offset);
+    std::shared_ptr<const void> cached = cache->Lookup(std::string_view(key, sizeof(key)));
+    if (cached != nullptr) {
+      *block = std::static_pointer_cast<const Block>(std::move(cached));
+      return Status::OK();
+    }
+  }
+
   std::string contents;
   Status s = ReadBlock(*file_, file_name_, properties_.data_bytes, handle, &contents);
   if (!s.ok()) return s;
+  if (TableReadCounters* counters = context_.counters.get()) {
+    counters->blocks_read.fetch_add(1, std::memory_order_relaxed);
+    counters->block_bytes_read.fetch_add(handle.size + kBlockTrailerSize,
+                                         std::memory_order_relaxed);
+  }
   auto result = std::make_shared<const Block>(std::move(contents));
   if (!result->status().ok()) return BlockError(file_name_, handle, result->status());
   if (result->num_entries() > 0 && result->min_key_length() < kInternalKeyTrailerSize) {
     return BlockError(file_name_, handle, Status::Corruption("key shorter than an internal key"));
   }
+  // Only blocks that passed every check are cached: a hit needs no checking again.
+  if (cache != nullptr && fill == BlockCacheFill::kFill) {
+    cache->Insert(std::string_view(key, sizeof(key)), result, sizeof(Block) + result->size());
+  }
   *block = std::move(result);
   return Status::OK();
 }
 
-std::unique_ptr<Iterator> Table::NewIterator() const {
-  return std::make_unique<TableIterator>(this);
+std::unique_ptr<Iterator> Table::NewIterator(BlockCacheFill fill) const {
+  return std::make_unique<TableIterator>(this, fill);
 }
+
+size_t Table::pinned_bytes() const { return index_block_->size() + filter_.size(); }
 
 bool Table::KeyMayMatch(std::string_view user_key) const { return filter_.KeyMayMatch(user_key); }
 
@@ -292,7 +329,14 @@ Status Table::Get(std::string_view lookup_internal_key, TableGetResult* result,
     return Status::InvalidArgument("Table::Get: lookup key is not an internal key");
   }
   const std::string_view user_key = ExtractUserKey(lookup_internal_key);
-  if (!KeyMayMatch(user_key)) return Status::OK();
+  if (!filter_.empty()) {
+    TableReadCounters* counters = context_.counters.get();
+    if (counters != nullptr) counters->bloom_checks.fetch_add(1, std::memory_order_relaxed);
+    if (!filter_.KeyMayMatch(user_key)) {
+      if (counters != nullptr) counters->bloom_useful.fetch_add(1, std::memory_order_relaxed);
+      return Status::OK();
+    }
+  }
 
   const Comparator* comparator = TableComparator();
   std::unique_ptr<Iterator> index_iter = index_block_->NewIterator(comparator);
@@ -303,7 +347,7 @@ Status Table::Get(std::string_view lookup_internal_key, TableGetResult* result,
     BlockHandle handle;
     if (!handle.DecodeFrom(&encoded)) return Corruption("index block: bad block handle");
     std::shared_ptr<const Block> block;
-    Status s = ReadDataBlock(handle, &block);
+    Status s = ReadDataBlock(handle, BlockCacheFill::kFill, &block);
     if (!s.ok()) return s;
     std::unique_ptr<Iterator> iter = block->NewIterator(comparator);
     iter->Seek(lookup_internal_key);

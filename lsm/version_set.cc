@@ -53,8 +53,10 @@ Status VersionSet::CreateNew(Env* env, const std::string& dbname) {
   s = writer.AddRecord(record);
   if (s.ok()) s = file->Sync();
   if (s.ok()) s = file->Close();
+  // On failure the MANIFEST stays: CURRENT may already name it (the rename can land
+  // even if the directory sync after it fails). Without CURRENT it is overwritten by
+  // the next create.
   if (s.ok()) s = SetCurrentFile(env, dbname, kManifestNumber);
-  if (!s.ok()) env->RemoveFile(manifest);
   return s;
 }
 
@@ -293,7 +295,7 @@ std::unique_ptr<Compaction> VersionSet::PickCompaction() {
     }
     if (inputs.empty()) inputs.push_back(current_->files[level].front());  // wrap around
   }
-  return SetupCompaction(level, std::move(inputs));
+  return SetupCompaction(level, /*manual=*/false, std::move(inputs));
 }
 
 std::unique_ptr<Compaction> VersionSet::CompactRange(int level, const std::string_view* begin,
@@ -302,12 +304,11 @@ std::unique_ptr<Compaction> VersionSet::CompactRange(int level, const std::strin
       current_->OverlappingFiles(level, begin, end);
   if (inputs.empty()) return nullptr;
   if (level == 0) inputs = current_->files[0];  // level 0 moves down as a whole
-  return SetupCompaction(level, std::move(inputs));
+  return SetupCompaction(level, /*manual=*/true, std::move(inputs));
 }
 
 std::unique_ptr<Compaction> VersionSet::SetupCompaction(
-    int level, std::vector<std::shared_ptr<const FileMetaData>> inputs) {
-  auto c = std::make_unique<Compaction>(options_, current_, level);
+    int level, bool manual, std::vector<std::shared_ptr<const FileMetaData>> inputs) {
   auto user_range = [](const auto& files, std::string* smallest, std::string* largest) {
     for (size_t i = 0; i < files.size(); i++) {
       std::string_view s = ExtractUserKey(files[i]->smallest);
@@ -319,15 +320,27 @@ std::unique_ptr<Compaction> VersionSet::SetupCompaction(
   std::string smallest, largest;
   user_range(inputs, &smallest, &largest);
   std::string_view begin(smallest), end(largest);
-  c->inputs[1] = current_->OverlappingFiles(level + 1, &begin, &end);
+  int output_level = level + 1;
+  if (manual) {
+    // Skip levels with nothing in range: the data goes straight to the next level
+    // that holds some (or to level + 1 if none does).
+    for (int l = level + 1; l < kNumLevels; l++) {
+      if (!current_->OverlappingFiles(l, &begin, &end).empty()) {
+        output_level = l;
+        break;
+      }
+    }
+  }
+  auto c = std::make_unique<Compaction>(options_, current_, level, output_level, manual);
+  c->inputs[1] = current_->OverlappingFiles(output_level, &begin, &end);
 
   std::vector<std::shared_ptr<const FileMetaData>> all = inputs;
   all.insert(all.end(), c->inputs[1].begin(), c->inputs[1].end());
   std::string all_smallest, all_largest;
   user_range(all, &all_smallest, &all_largest);
   std::string_view all_begin(all_smallest), all_end(all_largest);
-  if (level + 2 < kNumLevels) {
-    c->grandparents = current_->OverlappingFiles(level + 2, &all_begin, &all_end);
+  if (output_level + 1 < kNumLevels) {
+    c->grandparents = current_->OverlappingFiles(output_level + 1, &all_begin, &all_end);
   }
   // The next compaction of this level starts after this one's range.
   const InternalKeyComparator* icmp = GetInternalKeyComparator();

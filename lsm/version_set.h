@@ -82,7 +82,8 @@ class VersionSet {
 
   // The most urgent compaction, or null if none is needed.
   std::unique_ptr<Compaction> PickCompaction();
-  // A compaction of level's tables overlapping [begin, end], or null if none do.
+  // A compaction of level's tables overlapping [begin, end], or null if none do. Its
+  // output level is the next level below holding anything in the inputs' range.
   std::unique_ptr<Compaction> CompactRange(int level, const std::string_view* begin,
                                            const std::string_view* end);
 
@@ -107,7 +108,7 @@ class VersionSet {
   bool manifest_busy_ = false;
   std::condition_variable manifest_idle_;
 
-  std::unique_ptr<Compaction> SetupCompaction(int level,
+  std::unique_ptr<Compaction> SetupCompaction(int level, bool manual,
                                               std::vector<std::shared_ptr<const FileMetaData>> inputs);
 
   // Where the next size-triggered compaction of each level starts (round robin over

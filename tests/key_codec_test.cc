@@ -179,7 +179,8 @@ class ValueGenerator {
           case 2:
             return SqlValue::Integer(i == kMinInt ? i : i - 1);
           default:
-            return SqlValue::Real(std::nextafter(static_cast<double>(i), rng_() % 2 ? kInf : -kInf));
+            return SqlValue::Real(
+                std::nextafter(static_cast<double>(i), rng_() % 2 ? kInf : -kInf));
         }
       }
       case SqlType::kReal: {
@@ -269,7 +270,8 @@ class ValueGenerator {
       case 0:
         return SqlValue::Real(kEdges[rng_() % std::size(kEdges)]);
       case 1: {  // an integer-valued double, often beyond 2^53
-        double r = std::ldexp(static_cast<double>(rng_() >> 11), static_cast<int>(rng_() % 80) - 40);
+        double r =
+            std::ldexp(static_cast<double>(rng_() >> 11), static_cast<int>(rng_() % 80) - 40);
         return SqlValue::Real(rng_() % 2 ? std::trunc(r) : -std::trunc(r));
       }
       case 2: {  // a small decimal
@@ -327,7 +329,8 @@ TEST(KeyCodecTest, EncodingsMatchTheDocumentedBytes) {
   EXPECT_EQ(Key(SqlValue::Integer((int64_t{1} << 53) + 1)),
             Bytes({0x8A, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x10}));
   EXPECT_EQ(Key(SqlValue::Integer(kMinInt)), Bytes({0x12, 0xFF}));
-  EXPECT_EQ(Key(SqlValue::Real(1e20)), Bytes({0x95, 0x80, 0x42, 0x5B, 0x79, 0x75, 0xF1, 0xB5, 0xC7, 0x10}));
+  EXPECT_EQ(Key(SqlValue::Real(1e20)),
+            Bytes({0x95, 0x80, 0x42, 0x5B, 0x79, 0x75, 0xF1, 0xB5, 0xC7, 0x10}));
   EXPECT_EQ(Key(SqlValue::Real(kInf)), Bytes({0x96}));
   EXPECT_EQ(Key(SqlValue::Real(-kInf)), Bytes({0x10}));
   EXPECT_EQ(Key(SqlValue::Text("abc")), Bytes({0xA0, 'a', 'b', 'c', 0x00, 0x01}));
@@ -488,7 +491,8 @@ TEST(KeyCodecTest, DecodingChoosesIntegerOnlyForInt64Values) {
   };
   EXPECT_TRUE(decode(SqlValue::Real(3.0)).IdenticalTo(SqlValue::Integer(3)));
   EXPECT_TRUE(decode(SqlValue::Real(-0.0)).IdenticalTo(SqlValue::Integer(0)));
-  EXPECT_TRUE(decode(SqlValue::Real(-9223372036854775808.0)).IdenticalTo(SqlValue::Integer(kMinInt)));
+  EXPECT_TRUE(
+      decode(SqlValue::Real(-9223372036854775808.0)).IdenticalTo(SqlValue::Integer(kMinInt)));
   EXPECT_TRUE(decode(SqlValue::Real(9223372036854775808.0))
                   .IdenticalTo(SqlValue::Real(9223372036854775808.0)));
   EXPECT_TRUE(decode(SqlValue::Real(1e20)).IdenticalTo(SqlValue::Real(1e20)));
@@ -666,7 +670,8 @@ TEST(KeyCodecTest, RandomAndCorruptedBytesNeverCrashTheDecoder) {
       // A valid key with a few bytes changed.
       bytes = Key(gen.Any()) + Key(gen.Any());
       int flips = 1 + static_cast<int>(rng() % 3);
-      for (int f = 0; f < flips; f++) bytes[rng() % bytes.size()] ^= static_cast<char>(1 << (rng() % 8));
+      for (int f = 0; f < flips; f++)
+        bytes[rng() % bytes.size()] ^= static_cast<char>(1 << (rng() % 8));
     } else {
       // Random bytes, starting with a plausible tag half of the time.
       int len = static_cast<int>(rng() % 14);
@@ -686,7 +691,7 @@ TEST(KeyCodecTest, PrefixRangesHoldExactlyTheKeysWithThosePrefixColumns) {
     std::vector<SqlValue> tuple;
     for (int c = 0; c < 3; c++) {
       tuple.push_back(!tuples.empty() && gen.rng()() % 2 ? tuples[gen.rng()() % tuples.size()][c]
-                                                          : gen.Any());
+                                                         : gen.Any());
     }
     tuples.push_back(tuple);
   }

@@ -54,8 +54,8 @@ class RandomRows {
       case 0:
         return SqlValue::Null();
       case 1: {
-        static const int64_t kEdges[] = {0,    1,     -1,    127,   128,     -128,   -129,
-                                         255,  32767, 32768, -32769, 1 << 23, kMaxInt, kMinInt};
+        static const int64_t kEdges[] = {0,   1,     -1,    127,    128,     -128,    -129,
+                                         255, 32767, 32768, -32769, 1 << 23, kMaxInt, kMinInt};
         return SqlValue::Integer(kEdges[rng_() % std::size(kEdges)]);
       }
       case 2:
@@ -107,17 +107,17 @@ class RandomRows {
 TEST(RowCodecTest, EncodingMatchesTheDocumentedBytes) {
   // The worked example of docs/key_encoding.md: (NULL, 0, 1, 300, -2, 1.5, 'hi', x'ff',
   // NULL, NULL): trailing NULLs are not written.
-  std::string row = Row({SqlValue::Null(), SqlValue::Integer(0), SqlValue::Integer(1),
-                         SqlValue::Integer(300), SqlValue::Integer(-2), SqlValue::Real(1.5),
-                         SqlValue::Text("hi"), SqlValue::Blob("\xff"), SqlValue::Null(),
-                         SqlValue::Null()});
-  EXPECT_EQ(row, Bytes({0x01, 0x00,                              // version, flags
-                        0x08,                                    // header size
+  std::string row =
+      Row({SqlValue::Null(), SqlValue::Integer(0), SqlValue::Integer(1), SqlValue::Integer(300),
+           SqlValue::Integer(-2), SqlValue::Real(1.5), SqlValue::Text("hi"), SqlValue::Blob("\xff"),
+           SqlValue::Null(), SqlValue::Null()});
+  EXPECT_EQ(row, Bytes({0x01, 0x00,                                      // version, flags
+                        0x08,                                            // header size
                         0x00, 0x01, 0x02, 0x04, 0x03, 0x0B, 0x11, 0x10,  // serial types
-                        0x01, 0x2C,                              // 300
-                        0xFE,                                    // -2
+                        0x01, 0x2C,                                      // 300
+                        0xFE,                                            // -2
                         0x3F, 0xF8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // 1.5
-                        'h', 'i', 0xFF}));
+                        'h',  'i',  0xFF}));
   // With a key override: key column 0 is really the REAL 1.0.
   std::string with_override = Row({SqlValue::Integer(5)}, {{0, SqlValue::Real(1.0)}});
   EXPECT_EQ(with_override,
@@ -140,8 +140,8 @@ TEST(RowCodecTest, RandomRowsRoundTripInAnyReadOrder) {
     for (uint32_t i = 0; i < columns.size(); i++) {
       SqlValue v;
       ASSERT_TRUE(reader.Column(i, &v));
-      ASSERT_TRUE(v.IdenticalTo(columns[i])) << i << ": " << v.DebugString() << " vs "
-                                             << columns[i].DebugString();
+      ASSERT_TRUE(v.IdenticalTo(columns[i]))
+          << i << ": " << v.DebugString() << " vs " << columns[i].DebugString();
     }
     for (int k = 0; k < 8 && !columns.empty(); k++) {
       uint32_t i = static_cast<uint32_t>(gen.rng()() % columns.size());
@@ -202,9 +202,8 @@ TEST(RowCodecTest, SmallValuesTakeLittleSpace) {
   EXPECT_EQ(Row({SqlValue::Integer(kMaxInt)}).size(), 12u);
   // Integer widths are minimal: each boundary value round-trips in its width.
   const std::pair<int64_t, size_t> widths[] = {
-      {127, 1},        {128, 2},          {-128, 1},         {-129, 2},
-      {32767, 2},      {32768, 3},        {8388607, 3},      {8388608, 4},
-      {kMaxInt, 8},    {kMinInt, 8},      {2147483647, 4},   {2147483648, 5}};
+      {127, 1},     {128, 2},     {-128, 1},    {-129, 2},    {32767, 2},      {32768, 3},
+      {8388607, 3}, {8388608, 4}, {kMaxInt, 8}, {kMinInt, 8}, {2147483647, 4}, {2147483648, 5}};
   for (const auto& [value, width] : widths) {
     std::string row = Row({SqlValue::Integer(value)});
     EXPECT_EQ(row.size(), 4 + width) << value;
@@ -284,7 +283,8 @@ TEST(RowCodecTest, CorruptedRowsNeverCrashTheReader) {
     if (n % 2 == 0) {
       row = Row(gen.Columns(), gen.Overrides());
       int flips = 1 + static_cast<int>(rng() % 3);
-      for (int f = 0; f < flips; f++) row[rng() % row.size()] ^= static_cast<char>(1 << (rng() % 8));
+      for (int f = 0; f < flips; f++)
+        row[rng() % row.size()] ^= static_cast<char>(1 << (rng() % 8));
     } else {
       int len = static_cast<int>(rng() % 24);
       for (int i = 0; i < len; i++) row += static_cast<char>(rng());

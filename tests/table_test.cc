@@ -156,10 +156,11 @@ std::string BuildTable(const Options& options, const Model& model,
 }
 
 Status OpenTable(const Options& options, const std::string& contents, std::unique_ptr<Table>* table,
-                 const StringSource** source = nullptr) {
+                 const StringSource** source = nullptr,
+                 const TableReadContext& context = TableReadContext()) {
   auto file = std::make_unique<StringSource>(contents);
   if (source != nullptr) *source = file.get();
-  return Table::Open(options, kFileName, std::move(file), contents.size(), table);
+  return Table::Open(options, kFileName, std::move(file), contents.size(), context, table);
 }
 
 // Scans stop after this many entries, so an iterator that fails to advance makes a
@@ -206,11 +207,12 @@ struct Config {
   bool compression;
   size_t block_size;
   int restart_interval;
+  size_t block_cache_size = 0;  // 0 = no block cache
 };
 
 void PrintTo(const Config& c, std::ostream* os) {
   *os << "compression=" << c.compression << " block_size=" << c.block_size
-      << " restart_interval=" << c.restart_interval;
+      << " restart_interval=" << c.restart_interval << " block_cache=" << c.block_cache_size;
 }
 
 class TableRoundTrip : public testing::TestWithParam<Config> {
@@ -222,7 +224,11 @@ class TableRoundTrip : public testing::TestWithParam<Config> {
     model_ = MakeModel(8000, 7);
     ASSERT_GE(model_.size(), 20000u);
     contents_ = BuildTable(options_, model_, &built_properties_);
-    Status s = OpenTable(options_, contents_, &table_);
+    TableReadContext context;
+    if (GetParam().block_cache_size > 0) {
+      context.block_cache = std::make_shared<Cache>(GetParam().block_cache_size);
+    }
+    Status s = OpenTable(options_, contents_, &table_, nullptr, context);
     ASSERT_TRUE(s.ok()) << s.ToString();
   }
 
@@ -356,12 +362,21 @@ TEST_P(TableRoundTrip, PropertiesDescribeTheTable) {
 }
 
 INSTANTIATE_TEST_SUITE_P(TableConfigs, TableRoundTrip,
+                         // The cached configurations: one cache holding the whole table, one
+                         // so small that most reads evict the block the last one used.
                          testing::Values(Config{false, 4096, 16}, Config{true, 4096, 16},
-                                         Config{true, 256, 1}, Config{false, 1024, 4}),
+                                         Config{true, 256, 1}, Config{false, 1024, 4},
+                                         Config{true, 4096, 16, 64u << 20},
+                                         Config{true, 256, 1, 16 * 1024}),
                          [](const testing::TestParamInfo<Config>& info) {
-                           return std::string(info.param.compression ? "Zstd" : "Raw") + "Block" +
-                                  std::to_string(info.param.block_size) + "Restart" +
-                                  std::to_string(info.param.restart_interval);
+                           std::string name = std::string(info.param.compression ? "Zstd" : "Raw") +
+                                              "Block" + std::to_string(info.param.block_size) +
+                                              "Restart" +
+                                              std::to_string(info.param.restart_interval);
+                           if (info.param.block_cache_size > 0) {
+                             name += "Cache" + std::to_string(info.param.block_cache_size);
+                           }
+                           return name;
                          });
 
 TEST(Table, CompressedTableIsSmallerForCompressibleValues) {
@@ -531,6 +546,264 @@ TEST(Table, ConcurrentReadersAgree) {
   EXPECT_EQ(mismatches.load(), 0);
 }
 
+TEST(Table, PinnedBytesAreTheIndexAndTheFilter) {
+  Options options;
+  TableProperties properties;
+  std::string contents = BuildTable(options, MakeModel(2000, 23), &properties);
+  std::unique_ptr<Table> table;
+  ASSERT_TRUE(OpenTable(options, contents, &table).ok());
+  ASSERT_GT(properties.filter_bytes, 0u);
+  EXPECT_EQ(table->pinned_bytes(),
+            properties.index_bytes + properties.filter_bytes - 2 * kBlockTrailerSize);
+}
+
+// --- Block cache and read counters ------------------------------------------------
+
+TableReadContext CacheContext(size_t capacity, int shard_bits = Cache::kDefaultShardBits) {
+  TableReadContext context;
+  context.block_cache = std::make_shared<Cache>(capacity, shard_bits);
+  context.counters = std::make_shared<TableReadCounters>();
+  return context;
+}
+
+// Get(key) must succeed and agree with the model; returns false (after a failed
+// expectation) if it does not.
+bool GetAgreesWithModel(const Table& table, const Model& model, const std::string& key) {
+  ParsedInternalKey parsed;
+  EXPECT_TRUE(ParseInternalKey(key, &parsed));
+  std::string expected_value, value;
+  TableGetResult expected = ModelGet(model, parsed.user_key, parsed.sequence, &expected_value);
+  TableGetResult result;
+  Status s = table.Get(key, &result, &value);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(result, expected);
+  if (result == TableGetResult::kFound) {
+    EXPECT_EQ(value, expected_value);
+  }
+  return s.ok() && result == expected &&
+         (result != TableGetResult::kFound || value == expected_value);
+}
+
+TEST(TableBlockCache, SecondGetOfTheSameBlockReadsNoFile) {
+  Options options;
+  Model model = MakeModel(3000, 20);
+  std::string contents = BuildTable(options, model);
+  TableReadContext context = CacheContext(1 << 20);
+  std::unique_ptr<Table> table;
+  const StringSource* source;
+  ASSERT_TRUE(OpenTable(options, contents, &table, &source, context).ok());
+  ASSERT_GT(table->properties().num_data_blocks, 10u);
+  Cache& cache = *context.block_cache;
+
+  const int before = source->reads();
+  ASSERT_TRUE(GetAgreesWithModel(*table, model, model[0].key));
+  EXPECT_EQ(source->reads(), before + 1);
+  EXPECT_EQ(cache.misses(), 1u);
+  EXPECT_EQ(cache.hits(), 0u);
+  ASSERT_TRUE(GetAgreesWithModel(*table, model, model[0].key));
+  ASSERT_TRUE(GetAgreesWithModel(*table, model, model[1].key));  // same (first) block
+  EXPECT_EQ(source->reads(), before + 1);
+  EXPECT_EQ(cache.hits(), 2u);
+  EXPECT_EQ(cache.misses(), 1u);
+  EXPECT_EQ(cache.entries(), 1u);
+  EXPECT_EQ(context.counters->blocks_read.load(), 1u);
+}
+
+TEST(TableBlockCache, GetsAfterAFullScanAreAllServedFromTheCache) {
+  Options options;
+  Model model = MakeModel(3000, 21);
+  std::string contents = BuildTable(options, model);
+  TableReadContext context = CacheContext(8 << 20);
+  std::unique_ptr<Table> table;
+  const StringSource* source;
+  ASSERT_TRUE(OpenTable(options, contents, &table, &source, context).ok());
+  const uint64_t blocks = table->properties().num_data_blocks;
+
+  int before = source->reads();
+  auto it = table->NewIterator();
+  EXPECT_TRUE(ScanForward(it.get()) == model);
+  EXPECT_EQ(static_cast<uint64_t>(source->reads() - before), blocks);
+  EXPECT_EQ(context.counters->blocks_read.load(), blocks);
+  EXPECT_EQ(context.block_cache->entries(), blocks);
+
+  before = source->reads();
+  for (const Entry& e : model) ASSERT_TRUE(GetAgreesWithModel(*table, model, e.key));
+  auto again = table->NewIterator();
+  EXPECT_TRUE(ScanBackward(again.get()) == model);
+  EXPECT_EQ(source->reads(), before);
+  EXPECT_EQ(context.counters->blocks_read.load(), blocks);
+}
+
+TEST(TableBlockCache, ChargeIsTheUncompressedBlockPlusTheBlockObject) {
+  Options options;
+  options.compression = false;  // so the uncompressed sizes can be read off the file
+  TableProperties properties;
+  std::string contents = BuildTable(options, MakeModel(2000, 22), &properties);
+  TableReadContext context = CacheContext(8 << 20);
+  std::unique_ptr<Table> table;
+  ASSERT_TRUE(OpenTable(options, contents, &table, nullptr, context).ok());
+  auto it = table->NewIterator();
+  ScanForward(it.get());
+  ASSERT_TRUE(it->status().ok());
+  const uint64_t blocks = properties.num_data_blocks;
+  EXPECT_EQ(context.block_cache->usage(),
+            properties.data_bytes - blocks * kBlockTrailerSize + blocks * sizeof(Block));
+}
+
+TEST(TableBlockCache, DontFillIteratorUsesTheCacheButAddsNothing) {
+  Options options;
+  Model model = MakeModel(2000, 24);
+  std::string contents = BuildTable(options, model);
+  TableReadContext context = CacheContext(8 << 20);
+  std::unique_ptr<Table> table;
+  const StringSource* source;
+  ASSERT_TRUE(OpenTable(options, contents, &table, &source, context).ok());
+  const int blocks = static_cast<int>(table->properties().num_data_blocks);
+
+  for (int pass = 0; pass < 2; pass++) {
+    int before = source->reads();
+    auto it = table->NewIterator(BlockCacheFill::kDontFill);
+    EXPECT_TRUE(ScanForward(it.get()) == model);
+    EXPECT_EQ(source->reads() - before, blocks) << pass;
+    EXPECT_EQ(context.block_cache->entries(), 0u);
+  }
+  ASSERT_TRUE(GetAgreesWithModel(*table, model, model[0].key));  // caches the first block
+  int before = source->reads();
+  auto it = table->NewIterator(BlockCacheFill::kDontFill);
+  EXPECT_TRUE(ScanForward(it.get()) == model);
+  EXPECT_EQ(source->reads() - before, blocks - 1);
+  EXPECT_EQ(context.block_cache->entries(), 1u);
+}
+
+// The iterator's block is evicted by other reads while the iterator is positioned in
+// it; the iterator must go on reading it (under ASan: without touching freed memory).
+TEST(TableBlockCache, IteratorKeepsItsBlockWhileTheCacheEvictsIt) {
+  Options options;
+  Model model = MakeModel(2000, 25);
+  std::string contents = BuildTable(options, model);
+  TableReadContext context = CacheContext(2 * options.block_size, /*shard_bits=*/0);
+  std::unique_ptr<Table> table;
+  ASSERT_TRUE(OpenTable(options, contents, &table, nullptr, context).ok());
+  ASSERT_GT(table->properties().num_data_blocks, 10u);
+
+  auto it = table->NewIterator();
+  std::vector<Entry> seen;
+  it->SeekToFirst();
+  for (int i = 0; i < 3 && it->Valid(); i++, it->Next()) {
+    seen.push_back({std::string(it->key()), std::string(it->value())});
+  }
+  for (size_t i = model.size() / 2; i < model.size(); i += 10) {  // other blocks
+    ASSERT_TRUE(GetAgreesWithModel(*table, model, model[i].key));
+  }
+  EXPECT_LE(context.block_cache->entries(), 2u);
+  for (; it->Valid(); it->Next()) seen.push_back({std::string(it->key()), std::string(it->value())});
+  EXPECT_TRUE(it->status().ok());
+  EXPECT_TRUE(seen == model);
+  EXPECT_LE(context.block_cache->usage(), context.block_cache->capacity());
+}
+
+TEST(TableBlockCache, TablesSharingACacheEachGetTheirOwnBlocks) {
+  Options options;
+  options.compression = false;
+  Model model_a = MakeModel(1000, 26);
+  Model model_b = model_a;  // same keys, so the same block offsets
+  for (Entry& e : model_b) {
+    if (!e.value.empty()) e.value[0] ^= 1;
+  }
+  std::string contents_a = BuildTable(options, model_a);
+  std::string contents_b = BuildTable(options, model_b);
+  ASSERT_EQ(contents_a.size(), contents_b.size());
+  TableReadContext context = CacheContext(8 << 20);
+  std::unique_ptr<Table> a, b, a_again;
+  ASSERT_TRUE(OpenTable(options, contents_a, &a, nullptr, context).ok());
+  ASSERT_TRUE(OpenTable(options, contents_b, &b, nullptr, context).ok());
+  for (const Entry& e : model_a) {
+    ASSERT_TRUE(GetAgreesWithModel(*a, model_a, e.key));
+    ASSERT_TRUE(GetAgreesWithModel(*b, model_b, e.key));
+  }
+  // A table opened again (a new Table on the same file) has its own blocks too.
+  const StringSource* source;
+  ASSERT_TRUE(OpenTable(options, contents_a, &a_again, &source, context).ok());
+  int before = source->reads();
+  ASSERT_TRUE(GetAgreesWithModel(*a_again, model_a, model_a[0].key));
+  EXPECT_EQ(source->reads(), before + 1);
+}
+
+TEST(TableReadCounters, CountBloomChecksUsefulNegativesAndBlockReads) {
+  Options options;
+  Model model = MakeModel(2000, 27);
+  std::string contents = BuildTable(options, model);
+  TableReadContext context;  // counters, no block cache
+  context.counters = std::make_shared<TableReadCounters>();
+  std::unique_ptr<Table> table;
+  const StringSource* source;
+  ASSERT_TRUE(OpenTable(options, contents, &table, &source, context).ok());
+  const TableReadCounters& counters = *context.counters;
+
+  uint64_t excluded = 0;
+  const int before = source->reads();
+  for (int i = 0; i < 2000; i++) {
+    std::string absent = UserKey(2 * i + 1);
+    TableGetResult result;
+    std::string value;
+    ASSERT_TRUE(table->Get(SeekKey(absent, kMaxSequenceNumber), &result, &value).ok());
+    if (!table->KeyMayMatch(absent)) excluded++;
+  }
+  EXPECT_GT(excluded, 1900u);
+  EXPECT_EQ(counters.bloom_checks.load(), 2000u);
+  EXPECT_EQ(counters.bloom_useful.load(), excluded);
+  EXPECT_EQ(counters.blocks_read.load(), static_cast<uint64_t>(source->reads() - before));
+
+  ASSERT_TRUE(GetAgreesWithModel(*table, model, model[0].key));
+  EXPECT_EQ(counters.bloom_checks.load(), 2001u);
+  EXPECT_EQ(counters.bloom_useful.load(), excluded);
+  EXPECT_EQ(counters.blocks_read.load(), static_cast<uint64_t>(source->reads() - before));
+  EXPECT_GT(counters.block_bytes_read.load(), counters.blocks_read.load() * kBlockTrailerSize);
+
+  // Without a filter there is nothing to check.
+  options.bloom_bits_per_key = 0;
+  std::string unfiltered = BuildTable(options, model);
+  TableReadContext context2;
+  context2.counters = std::make_shared<TableReadCounters>();
+  ASSERT_TRUE(OpenTable(options, unfiltered, &table, nullptr, context2).ok());
+  ASSERT_TRUE(GetAgreesWithModel(*table, model, model[0].key));
+  EXPECT_EQ(context2.counters->bloom_checks.load(), 0u);
+  EXPECT_EQ(context2.counters->blocks_read.load(), 1u);
+}
+
+// Many readers over a cache far smaller than the table: blocks are evicted while other
+// threads hold them. Under TSan this also checks the table/cache locking.
+TEST(TableBlockCache, ConcurrentReadersThroughASmallCacheAgree) {
+  Options options;
+  Model model = MakeModel(3000, 28);
+  std::string contents = BuildTable(options, model);
+  TableReadContext context = CacheContext(16 * 2 * options.block_size);
+  std::unique_ptr<Table> table;
+  ASSERT_TRUE(OpenTable(options, contents, &table, nullptr, context).ok());
+  std::atomic<int> mismatches{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; t++) {
+    threads.emplace_back([&, t] {
+      auto it = table->NewIterator();
+      std::mt19937 rng(t);
+      for (int n = 0; n < 2000; n++) {
+        size_t i = rng() % model.size();
+        it->Seek(model[i].key);
+        if (!it->Valid() || it->key() != model[i].key || it->value() != model[i].value) {
+          mismatches++;
+        }
+        if (!GetAgreesWithModel(*table, model, model[(i * 7919) % model.size()].key)) {
+          mismatches++;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(mismatches.load(), 0);
+  EXPECT_GT(context.block_cache->hits(), 0u);
+  EXPECT_LE(context.block_cache->usage(), context.block_cache->capacity());
+}
+
 // --- Builder errors -------------------------------------------------------------
 
 TEST(TableBuilder, RejectsKeysOutOfOrder) {
@@ -649,7 +922,8 @@ TEST(TableCorruption, FileClaimingMoreBytesThanItHasFailsToOpen) {
   std::string contents = SmallTable();
   std::unique_ptr<Table> table;
   auto file = std::make_unique<StringSource>(contents.substr(0, contents.size() - 10));
-  Status s = Table::Open(Options(), kFileName, std::move(file), contents.size(), &table);
+  Status s =
+      Table::Open(Options(), kFileName, std::move(file), contents.size(), TableReadContext(), &table);
   ExpectNamesFile(s);
 }
 
@@ -752,6 +1026,30 @@ TEST(TableCorruption, FlippedByteInEveryRegionIsDetected) {
     EXPECT_GT(detected[region], 0) << region;
   }
   EXPECT_EQ(detected.count("gap"), 0u);
+}
+
+TEST(TableBlockCache, CorruptDataBlockIsReportedEveryTimeAndNeverCached) {
+  Model model;
+  std::string contents = SmallTable(&model);
+  contents[10] ^= 1;  // inside the first data block
+  TableReadContext context = CacheContext(1 << 20);
+  std::unique_ptr<Table> table;
+  const StringSource* source;
+  ASSERT_TRUE(OpenTable(Options(), contents, &table, &source, context).ok());
+  for (int attempt = 0; attempt < 2; attempt++) {
+    int before = source->reads();
+    TableGetResult result;
+    std::string value;
+    Status s = table->Get(model[0].key, &result, &value);
+    EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+    EXPECT_NE(s.message().find(kFileName), std::string::npos) << s.ToString();
+    EXPECT_EQ(source->reads(), before + 1) << attempt;
+    auto it = table->NewIterator();
+    it->SeekToFirst();
+    EXPECT_FALSE(it->Valid());
+    EXPECT_TRUE(it->status().IsCorruption()) << it->status().ToString();
+  }
+  EXPECT_EQ(context.block_cache->entries(), 0u);
 }
 
 // --- Hand-assembled tables: cases the builder never writes ------------------------

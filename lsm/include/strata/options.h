@@ -29,6 +29,15 @@ struct Options {
   // Bloom filter bits per key in each table; 0 = no filter.
   int bloom_bits_per_key = 10;
 
+  // Bytes of uncompressed data blocks kept in memory (a sharded LRU cache shared by
+  // the store's tables); 0 = no block cache, every block read comes from the file.
+  // Memory of a store is about write_buffer_size * 2 (memtables) + block_cache_size +
+  // the index and bloom filter of each open table, which stay in memory while it is open.
+  size_t block_cache_size = 64u << 20;
+  // Tables kept open at once (file handle, index and bloom filter each); the least
+  // recently used one is closed beyond this, and reopened when next needed. At least 1.
+  int max_open_tables = 1000;
+
   // Compress data blocks with zstd when that saves at least 1/8 of the block.
   bool compression = true;
   // zstd level for data blocks (1 = fast; up to 19 = small) in every level but the

@@ -1,0 +1,203 @@
+// Store: one open strata engine (DB) shared by every SQLite connection of this process
+// that names the same directory, plus what the SQL layer keeps inside it: the table
+// catalog, the one-writer-at-a-time slot, and the pending transactions of the commit
+// protocol. The process-wide registry behind Store::Acquire is the only global state
+// of the extension.
+//
+// Key space of a store (docs/store_format.md has the byte layouts):
+//   TableKeyPrefix(0) + ...   the reserved range: catalog entries, id counters, pending
+//                             transactions, drops in progress. Never a table's row.
+//   TableKeyPrefix(id) + ...  the rows of table `id` (ids start at 1, never reused), so
+//                             one table is one contiguous key range.
+//
+// Commit protocol (the glue drives it; see the SQLite extension issue): at xSync the
+// transaction's writes become one durable PENDING record (WritePending) and its id is
+// recorded in a shadow table of the main database, inside the main database's own
+// transaction; at xCommit the record is applied (ApplyPending). After a crash the glue
+// lists what is still pending (ListPending) and applies the ids the main database
+// committed, discarding the others -- before any new transaction writes the store, as
+// applying an old record after newer writes would overwrite them.
+//
+// May include: the C++ standard library and lsm/include/strata/ headers only.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "strata/db.h"
+#include "strata/env.h"
+#include "strata/options.h"
+#include "strata/status.h"
+#include "strata/write_batch.h"
+
+namespace strata::sql {
+
+// How durable a returned COMMIT is.
+//   kFull:   the log is fsynced before the commit returns: it survives power loss.
+//   kNormal: the log record is handed to the OS (write(2)) but not fsynced: it survives
+//            a crash of the process, not of the machine.
+//   kOff:    today exactly kNormal, because the engine hands every log record to the
+//            OS before the write returns and has no mode that skips that. Reserved for
+//            a future mode that leaves records in a user-space buffer.
+enum class SyncMode { kFull, kNormal, kOff };
+
+// Applied when a store is opened; not persisted (a reopen may use other values).
+struct StoreOptions {
+  SyncMode sync = SyncMode::kFull;
+  size_t write_buffer_size = 64u << 20;  // memtable bytes before a flush; > 0
+  size_t block_cache_size = 64u << 20;   // 0 = no block cache
+  int compression_level = 1;             // zstd level 1..22; 0 = no compression
+  int bloom_bits_per_key = 10;           // 0 = no bloom filters; <= 100
+
+  bool operator==(const StoreOptions&) const = default;
+};
+
+// "full", "normal" or "off".
+const char* SyncModeName(SyncMode mode);
+
+class Store {
+ public:
+  // Returns the open store for `path`, opening it on first use (creating the directory
+  // and the store if missing). Every caller naming the same store gets the same Store
+  // until the last shared_ptr is released; that closes it (DB::Close: background work
+  // finished, threads joined, lock released) before a later Acquire can reopen it.
+  //
+  // On disk (in_memory false): `path` is a directory; stores are identified by the
+  // realpath of its parent plus its last component, so "./s", "s" and "/abs/s" are one
+  // store. The parent directory must exist. In memory (in_memory true): the store lives
+  // in its own NewMemEnv() and `path` is just its name (for :memory: and temp databases
+  // the glue passes a name unique to the connection and database); in-memory and
+  // on-disk stores never share, whatever their names, and an in-memory store's data is
+  // gone when its last reference is.
+  //
+  // Options are applied only by the Acquire that opens the store; a later Acquire of an
+  // open store returns it with the options it was opened with. Compare
+  // (*store)->options() with what was asked, e.g. with OptionsConflict, to warn or fail.
+  //
+  // Errors: InvalidArgument naming the option if options are out of range; Busy with
+  // the message "store <path> is locked by another process" if another process has the
+  // store open; otherwise the engine's error with "store <path>" as context.
+  static Status Acquire(const std::string& path, bool in_memory, const StoreOptions& options,
+                        std::shared_ptr<Store>* store);
+
+  // Empty if `requested` equals the options this store was opened with; otherwise names
+  // the first differing option, e.g. "sync=off was asked but the store is open with
+  // sync=full".
+  std::string OptionsConflict(const StoreOptions& requested) const;
+
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+  ~Store();  // closes the engine
+
+  DB* db() const { return db_.get(); }
+  // The canonical path (on disk) or the name (in memory): the registry's key.
+  const std::string& path() const { return path_; }
+  bool in_memory() const { return env_ != nullptr; }
+  const StoreOptions& options() const { return options_; }
+  // For writes that commit a transaction: sync = (options().sync == kFull).
+  WriteOptions CommitWriteOptions() const;
+
+  // ---- Catalog --------------------------------------------------------------------
+  // Table names compare case-insensitively in ASCII, like SQLite identifiers; the
+  // entry keeps the name's spelling from CreateTable or RenameTable. Changes are
+  // written with CommitWriteOptions() and are atomic. Safe to call from any thread.
+  struct TableEntry {
+    uint32_t id = 0;
+    std::string name;
+    std::string schema;  // opaque to the store (the glue's serialized definition)
+  };
+  // InvalidArgument "table <name> exists in store <path>" if present.
+  Status CreateTable(std::string_view name, std::string_view schema, TableEntry* entry);
+  // NotFound if absent.
+  Status FindTable(std::string_view name, TableEntry* entry);
+  // Every table, ordered by lowercased name.
+  Status ListTables(std::vector<TableEntry>* entries);
+  // Removes the entry and deletes every row of the table. The entry's removal is atomic
+  // and records the drop, so a crash part way through the row deletion is finished by
+  // the next Acquire that opens the store. The id is never reused, so the rows are
+  // never visible again even while their deletion is unfinished. NotFound if absent.
+  Status DropTable(std::string_view name);
+  // Atomic. NotFound if old_name is absent; InvalidArgument if new_name names another
+  // table. Renaming to another spelling of the same name just changes the spelling.
+  Status RenameTable(std::string_view old_name, std::string_view new_name);
+
+  // The 4-byte big-endian id that starts every row key of table `id`.
+  static std::string TableKeyPrefix(uint32_t id);
+
+  // ---- Writer slot ----------------------------------------------------------------
+  // One writing transaction per store. Waits up to `timeout` for the slot, then
+  // Busy "store <path> has another writing transaction". Re-entrant: an owner already
+  // holding the slot gets OK at once (one EndWrite still releases it). `owner` is an
+  // opaque identity (the glue's connection state), never dereferenced.
+  Status BeginWrite(const void* owner, std::chrono::milliseconds timeout);
+  // Releases the slot if `owner` holds it; otherwise does nothing.
+  void EndWrite(const void* owner);
+
+  // ---- Pending transactions (the commit protocol) ---------------------------------
+  // A new transaction id: ids are > 0 and increase, also across reopens and power
+  // loss: the store persists (with sync) a reservation of the next ids before handing
+  // them out, one write per 1024 ids. So an id the main database remembers can never
+  // name a later transaction. Fails only if that write fails.
+  Status NewTransactionId(uint64_t* txid);
+  // Writes `batch` as the pending transaction `txid`: one record in the reserved range,
+  // written with CommitWriteOptions(), invisible to table reads until applied.
+  // InvalidArgument if the batch is too large for one record (1 GiB) or oversized.
+  Status WritePending(uint64_t txid, const WriteBatch& batch);
+  // Applies pending transaction `txid`: one atomic write of its records plus the
+  // deletion of the pending record, not synced (the pending record already is as
+  // durable as the sync mode promises; any later synced write makes this one durable
+  // too, as the log is sequential). OK if there is no such record (already applied or
+  // discarded). Corruption naming the txid if the record does not decode.
+  Status ApplyPending(uint64_t txid);
+  // Deletes pending transaction `txid` unapplied (not synced: if it reappears after a
+  // crash, recovery discards it again). OK if absent.
+  Status DiscardPending(uint64_t txid);
+  // Ids of the pending records in the store, ascending.
+  Status ListPending(std::vector<uint64_t>* txids);
+
+  // Writes `batch` at once with CommitWriteOptions(), for stores with no main database
+  // to coordinate with (in memory). The pointer overload avoids copying the batch.
+  Status WriteDirect(const WriteBatch& batch);
+  Status WriteDirect(WriteBatch* batch);
+
+ private:
+  class Registry;
+
+  Store(std::string path, const StoreOptions& options, std::unique_ptr<Env> env);
+
+  // Opens the engine and finishes drops a crash interrupted.
+  Status Open(const std::string& db_path);
+  Status LoadTransactionIdReservation();
+  Status FinishDrops();
+  Status DeleteTableRows(uint32_t id);
+  Status ReadCatalogEntry(std::string_view name, TableEntry* entry);
+  Status ReadPending(uint64_t txid, std::string* record, bool* found);
+
+  const std::string path_;
+  const StoreOptions options_;
+  const std::unique_ptr<Env> env_;  // in memory only; must outlive db_
+  std::unique_ptr<DB> db_;
+
+  // Serializes catalog changes (their read-modify-write of the catalog).
+  std::mutex catalog_mutex_;
+
+  // Serializes pending-record changes, so one record is never applied twice.
+  std::mutex pending_mutex_;
+
+  std::mutex writer_mutex_;
+  std::condition_variable writer_released_;
+  const void* writer_ = nullptr;  // guarded by writer_mutex_
+
+  std::mutex txid_mutex_;
+  uint64_t next_txid_ = 1;      // guarded by txid_mutex_
+  uint64_t reserved_txid_ = 1;  // ids < this are persisted as used; guarded by txid_mutex_
+};
+
+}  // namespace strata::sql
