@@ -172,8 +172,8 @@ bool MatchesIdxStr(const DecodedPlan& shape, std::string_view idx_str) {
       break;
     case PlanKind::kInList:
       if (shape.eq_count > 0) {
-        ok = reader.Literal("prefix(") && reader.EqualityList(shape.eq_count) &&
-             reader.Literal(" ");
+        ok =
+            reader.Literal("prefix(") && reader.EqualityList(shape.eq_count) && reader.Literal(" ");
       }
       ok = ok && reader.Literal("in(") && reader.Name(&name) && reader.Literal(")");
       break;
@@ -201,9 +201,8 @@ class Planner {
   explicit Planner(const PlanInput& input)
       : input_(input),
         key_count_(static_cast<int>(input.key_columns.size())),
-        table_rows_(input.estimated_table_rows > 0
-                        ? static_cast<double>(input.estimated_table_rows)
-                        : kUnknownTableRows) {}
+        table_rows_(input.estimated_table_rows > 0 ? static_cast<double>(input.estimated_table_rows)
+                                                   : kUnknownTableRows) {}
 
   BestIndexPlan Plan() {
     BestIndexPlan plan;
@@ -629,7 +628,7 @@ class Planner {
   const double table_rows_;
 
   DecodedPlan shape_;
-  std::vector<int> eq_constraints_;     // constraint indexes, in key order
+  std::vector<int> eq_constraints_;  // constraint indexes, in key order
   int in_constraint_ = -1;
   std::vector<int> bound_constraints_;  // constraint indexes, grouped as kBoundOps
   bool order_by_consumed_ = false;
@@ -638,9 +637,8 @@ class Planner {
 }  // namespace
 
 bool DecodedPlan::operator==(const DecodedPlan& other) const {
-  if (kind != other.kind || descending != other.descending ||
-      encoded_key != other.encoded_key || eq_count != other.eq_count ||
-      in_argv != other.in_argv || bound_count != other.bound_count ||
+  if (kind != other.kind || descending != other.descending || encoded_key != other.encoded_key ||
+      eq_count != other.eq_count || in_argv != other.in_argv || bound_count != other.bound_count ||
       limit_argv != other.limit_argv || offset_argv != other.offset_argv ||
       argv_count != other.argv_count) {
     return false;
@@ -656,8 +654,7 @@ bool DecodedPlan::operator==(const DecodedPlan& other) const {
 
 BestIndexPlan PlanBestIndex(const PlanInput& input) { return Planner(input).Plan(); }
 
-bool DecodePlan(int idx_num, std::string_view idx_str, size_t key_column_count,
-                DecodedPlan* plan) {
+bool DecodePlan(int idx_num, std::string_view idx_str, size_t key_column_count, DecodedPlan* plan) {
   const uint32_t bits = static_cast<uint32_t>(idx_num);
   if ((bits & kReservedBits) != 0) return false;
   const uint32_t kind = (bits >> kKindShift) & kKindMask;

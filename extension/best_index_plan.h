@@ -7,16 +7,16 @@
 // encoded-key column), and for comparisons in BINARY collation. The first row that
 // matches wins; p is the number of leading key columns with a pushable EQ or IS.
 //
-//   constraints                                  plan (idxStr)                     rows
-//   IS NULL on a key column                      empty                             0
-//   EQ/IS on the hidden key column               point(_key=?)                     1
-//   EQ/IS on every key column (p = all)          point(a=?,b=?)                    1
-//   IN on the hidden key column                  in(_key)                          L
-//   EQ on a prefix, IN on key column p           prefix(a=?) in(b)                 L * R(p+1)
-//   EQ on a prefix, bounds on key column p       prefix(a=?) range(b>=?,b<?)       R(p) / 4 per side
-//   EQ on a prefix (p > 0), nothing more         prefix(a=?)                       R(p)
-//   bounds on the hidden key column              range(_key>?)                     N / 4 per side
-//   anything else                                scan                              N
+//   constraints                               plan (idxStr)                   rows
+//   IS NULL on a key column                   empty                           0
+//   EQ/IS on the hidden key column            point(_key=?)                   1
+//   EQ/IS on every key column (p = all)       point(a=?,b=?)                  1
+//   IN on the hidden key column               in(_key)                        L
+//   EQ on a prefix, IN on key column p        prefix(a=?) in(b)               L * R(p+1)
+//   EQ on a prefix, bounds on key column p    prefix(a=?) range(b>=?,b<?)     R(p) / 4 a side
+//   EQ on a prefix (p > 0), nothing more      prefix(a=?)                     R(p)
+//   bounds on the hidden key column           range(_key>?)                   N / 4 a side
+//   anything else                             scan                            N
 //
 // with N the table's estimated row count (1,000,000 if unknown), m key columns,
 // R(j) = N^((m-j)/m) the rows sharing j leading key values, and L = 10 values assumed
@@ -40,9 +40,9 @@ namespace strata::sql {
 
 // A constraint operator as the glue reports it (SQLITE_INDEX_CONSTRAINT_*).
 enum class PlanOp : uint8_t {
-  kEq,         // `col = x`, and `col IN (...)` when sqlite3_vtab_in(...,-1) says no
-  kIn,         // `col IN (...)` that sqlite3_vtab_in(...,-1) says can be processed at once
-  kIs,         // `col IS x`
+  kEq,  // `col = x`, and `col IN (...)` when sqlite3_vtab_in(...,-1) says no
+  kIn,  // `col IN (...)` that sqlite3_vtab_in(...,-1) says can be processed at once
+  kIs,  // `col IS x`
   kGt,
   kGe,
   kLt,
@@ -133,8 +133,8 @@ struct PlanBound {
 // encoded-key column (a BLOB compared bytewise) instead, and eq_count is 1 for
 // kPoint, 0 otherwise.
 struct DecodedPlan {
-  static constexpr int kMaxEqColumns = 63;    // longer equality prefixes are cut here
-  static constexpr int kMaxBoundsPerOp = 7;   // more bounds of one op are left to SQLite
+  static constexpr int kMaxEqColumns = 63;   // longer equality prefixes are cut here
+  static constexpr int kMaxBoundsPerOp = 7;  // more bounds of one op are left to SQLite
   static constexpr int kMaxBounds = 4 * kMaxBoundsPerOp;
 
   PlanKind kind = PlanKind::kFullScan;
@@ -171,12 +171,12 @@ struct PlanConstraintUsage {
 struct BestIndexPlan {
   DecodedPlan shape;
   std::vector<PlanConstraintUsage> constraint_usage;  // one per input constraint
-  bool order_by_consumed = false;  // orderByConsumed
-  bool unique = false;             // SQLITE_INDEX_SCAN_UNIQUE: at most one row
+  bool order_by_consumed = false;                     // orderByConsumed
+  bool unique = false;                                // SQLITE_INDEX_SCAN_UNIQUE: at most one row
   double estimated_cost = 0;
   int64_t estimated_rows = 0;
-  int idx_num = 0;       // shape, encoded
-  std::string idx_str;   // shape, readable, for EXPLAIN QUERY PLAN; checked by DecodePlan
+  int idx_num = 0;      // shape, encoded
+  std::string idx_str;  // shape, readable, for EXPLAIN QUERY PLAN; checked by DecodePlan
 };
 
 // The plan for one xBestIndex call. Never fails: a full scan is always possible.
@@ -186,7 +186,6 @@ BestIndexPlan PlanBestIndex(const PlanInput& input);
 // `key_column_count` key columns. Returns false, and leaves *plan unspecified, if they
 // are not a consistent pair that fits the table (a bug or a foreign value); never reads
 // outside idx_str and allocates nothing.
-bool DecodePlan(int idx_num, std::string_view idx_str, size_t key_column_count,
-                DecodedPlan* plan);
+bool DecodePlan(int idx_num, std::string_view idx_str, size_t key_column_count, DecodedPlan* plan);
 
 }  // namespace strata::sql

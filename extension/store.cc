@@ -11,11 +11,11 @@ namespace strata::sql {
 namespace {
 
 // Keys of the reserved range (table id 0). Layouts in docs/store_format.md.
-constexpr std::string_view kTableEntryTag = "table/";            // + lowercased name
-constexpr std::string_view kNextTableIdTag = "next_table_id";    // -> 8-byte BE id
+constexpr std::string_view kTableEntryTag = "table/";             // + lowercased name
+constexpr std::string_view kNextTableIdTag = "next_table_id";     // -> 8-byte BE id
 constexpr std::string_view kNextTxidTag = "next_transaction_id";  // -> 8-byte BE id
-constexpr std::string_view kPendingTag = "pending/";             // + 8-byte BE txid
-constexpr std::string_view kDroppedTag = "dropped/";             // + 4-byte BE table id
+constexpr std::string_view kPendingTag = "pending/";              // + 8-byte BE txid
+constexpr std::string_view kDroppedTag = "dropped/";              // + 4-byte BE table id
 
 constexpr uint8_t kCatalogEntryVersion = 1;
 constexpr uint8_t kPendingRecordVersion = 1;
@@ -210,7 +210,8 @@ Status CanonicalStorePath(const std::string& path, std::string* canonical) {
   while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.pop_back();
   if (trimmed.empty()) return Status::InvalidArgument("store path is empty");
   size_t slash = trimmed.rfind('/');
-  std::string parent = slash == std::string::npos ? "." : trimmed.substr(0, std::max<size_t>(slash, 1));
+  std::string parent =
+      slash == std::string::npos ? "." : trimmed.substr(0, std::max<size_t>(slash, 1));
   std::string name = slash == std::string::npos ? trimmed : trimmed.substr(slash + 1);
   if (name.empty() || name == "." || name == "..") {
     // The path names an existing directory through "." or ".." (or is "/").
@@ -285,9 +286,8 @@ class Store::Registry {
     std::unique_ptr<Store> opened(new Store(canonical, options, std::move(env)));
     s = opened->Open(in_memory ? "/store" : canonical);
     if (!s.ok()) return s;
-    std::shared_ptr<Store> shared(opened.release(), [](Store* closing) {
-      Instance().Release(closing);
-    });
+    std::shared_ptr<Store> shared(opened.release(),
+                                  [](Store* closing) { Instance().Release(closing); });
     entries_[key] = shared;
     *store = std::move(shared);
     return Status::OK();
@@ -351,10 +351,9 @@ Status Store::Open(const std::string& db_path) {
 }
 
 std::string Store::OptionsConflict(const StoreOptions& requested) const {
-  auto conflict = [&](const std::string& name, const std::string& asked,
-                      const std::string& open) {
-    return name + "=" + asked + " was asked but store " + path_ + " is open with " + name +
-           "=" + open;
+  auto conflict = [&](const std::string& name, const std::string& asked, const std::string& open) {
+    return name + "=" + asked + " was asked but store " + path_ + " is open with " + name + "=" +
+           open;
   };
   if (requested.sync != options_.sync) {
     return conflict("sync", SyncModeName(requested.sync), SyncModeName(options_.sync));
@@ -401,8 +400,8 @@ Status Store::ReadCatalogEntry(std::string_view name, TableEntry* entry) {
   }
   if (!s.ok()) return s.WithContext("store " + path_);
   if (!DecodeCatalogEntry(key, value, entry)) {
-    return Status::Corruption("store " + path_ + ": catalog entry of table " +
-                              std::string(name) + " is malformed");
+    return Status::Corruption("store " + path_ + ": catalog entry of table " + std::string(name) +
+                              " is malformed");
   }
   return Status::OK();
 }
@@ -549,8 +548,8 @@ Status Store::RenameTable(std::string_view old_name, std::string_view new_name) 
   batch.Put(new_key, EncodeCatalogEntry(entry.id, new_name, entry.schema));
   s = db_->Write(CommitWriteOptions(), &batch);
   if (!s.ok()) {
-    return s.WithContext("store " + path_ + ": renaming table " + std::string(old_name) +
-                         " to " + std::string(new_name));
+    return s.WithContext("store " + path_ + ": renaming table " + std::string(old_name) + " to " +
+                         std::string(new_name));
   }
   return Status::OK();
 }
@@ -641,13 +640,12 @@ Status Store::ApplyPending(uint64_t txid) {
   WriteBatch batch;
   std::string problem = DecodePendingRecord(record, &batch);
   if (!problem.empty()) {
-    return Status::Corruption("store " + path_ + ": pending transaction " +
-                              std::to_string(txid) + " is malformed: " + problem);
+    return Status::Corruption("store " + path_ + ": pending transaction " + std::to_string(txid) +
+                              " is malformed: " + problem);
   }
   batch.Delete(PendingKey(txid));
   s = db_->Write(WriteOptions(), &batch);
-  return s.WithContext("store " + path_ + ": applying pending transaction " +
-                       std::to_string(txid));
+  return s.WithContext("store " + path_ + ": applying pending transaction " + std::to_string(txid));
 }
 
 Status Store::DiscardPending(uint64_t txid) {

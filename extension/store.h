@@ -53,8 +53,10 @@ struct StoreOptions {
   SyncMode sync = SyncMode::kFull;
   size_t write_buffer_size = 64u << 20;  // memtable bytes before a flush; > 0
   size_t block_cache_size = 64u << 20;   // 0 = no block cache
-  int compression_level = 1;             // zstd level 1..22; 0 = no compression
-  int bloom_bits_per_key = 10;           // 0 = no bloom filters; <= 100
+  // zstd level 1..22 for data blocks; 0 = no compression. Tables of the deepest level
+  // use max(level, the engine's bottommost default of 3).
+  int compression_level = 1;
+  int bloom_bits_per_key = 10;  // 0 = no bloom filters; <= 100
 
   bool operator==(const StoreOptions&) const = default;
 };

@@ -23,7 +23,7 @@
 //                               error, as for WITHOUT ROWID tables, whose semantics
 //                               strata tables have. Key columns are NOT NULL.
 //   NOT NULL, NULL              accepted (the extension enforces NOT NULL).
-//   CONSTRAINT name             accepted and ignored, as SQLite does.
+//   CONSTRAINT name             accepted and ignored, as SQLite does (even dangling).
 //   COLLATE BINARY              accepted anywhere. COLLATE NOCASE / RTRIM are accepted
 //                               on non-key columns only (SQLite keeps a virtual table's
 //                               declared collations and applies them itself in WHERE,
@@ -35,7 +35,7 @@
 //                               table's declaration and passes NULL for omitted
 //                               columns, so a default could never be applied.
 //   PRIMARY KEY DESC, ON CONFLICT, AUTOINCREMENT, UNIQUE, CHECK, REFERENCES,
-//   FOREIGN KEY, generated columns (AS ...)
+//   FOREIGN KEY, DEFERRABLE, generated columns (AS ...)
 //                               NotSupported, naming the column and the constraint.
 //   a type containing the word HIDDEN
 //                               NotSupported: in a virtual table that word hides the

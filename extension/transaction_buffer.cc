@@ -120,8 +120,8 @@ void TransactionBuffer::AppendTo(WriteBatch* batch) const {
 // and the next move recomputes it from the current key.
 class TransactionBuffer::MergedIterator final : public Iterator {
  public:
-  MergedIterator(const TransactionBuffer* buffer, std::unique_ptr<Iterator> base,
-                 std::string lower, std::string upper)
+  MergedIterator(const TransactionBuffer* buffer, std::unique_ptr<Iterator> base, std::string lower,
+                 std::string upper)
       : buffer_(buffer),
         entries_(buffer->entries_),
         base_(std::move(base)),

@@ -78,8 +78,7 @@ class TransactionBuffer {
   // Next() returns the first key after it that exists now). A status error of `base`
   // ends the iteration with that status.
   std::unique_ptr<Iterator> NewMergedIterator(std::unique_ptr<Iterator> base,
-                                              std::string lower = "",
-                                              std::string upper = "") const;
+                                              std::string lower = "", std::string upper = "") const;
 
  private:
   class MergedIterator;
@@ -90,8 +89,8 @@ class TransactionBuffer {
   // How to restore one key when a savepoint is rolled back.
   struct UndoRecord {
     std::string key;
-    bool existed;                          // false: erase the key from entries_
-    std::optional<std::string> previous;   // its state when existed
+    bool existed;                         // false: erase the key from entries_
+    std::optional<std::string> previous;  // its state when existed
   };
 
   // Records the key's current state if a savepoint is open; returns its entry or end().

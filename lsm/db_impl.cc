@@ -393,7 +393,8 @@ Status DBImpl::MakeRoomForWrite(bool force, std::unique_lock<std::mutex>& lock) 
     if (!force && mem_->ApproximateMemoryUsage() <= options_.write_buffer_size) {
       return Status::OK();
     }
-    if (force && mem_->empty()) return Status::OK();
+    // An empty memtable is never too full: its arena alone may pass a tiny buffer size.
+    if (mem_->empty()) return Status::OK();
     if (imm_ != nullptr || level0_files >= options_.level0_stop_writes_trigger) {
       // The previous memtable is still being flushed, or level 0 is full: wait
       // instead of growing memory or level 0 without bound.
@@ -454,23 +455,27 @@ void DBImpl::BackgroundCompaction(std::unique_lock<std::mutex>& lock) {
   std::unique_ptr<Compaction> c;
   ManualCompaction* manual = manual_compaction_;
   if (manual != nullptr) {
-    c = versions_->CompactRange(manual->level, manual->begin, manual->end);
+    c = versions_->CompactRange(manual->level, manual->begin, manual->end, manual->in_place);
+    if (c != nullptr) manual->output_level = c->output_level();
   } else {
     c = versions_->PickCompaction();
   }
   Status s;
   bool stopped_by_close = false;
+  const bool did_work = c != nullptr;
   if (c != nullptr) s = RunCompaction(c.get(), &stopped_by_close, lock);
   if (!s.ok() && !stopped_by_close) RecordBackgroundError(s);
-  if (manual != nullptr) {
-    // Done with this level once nothing in it overlaps the range any more.
-    if (!s.ok() || c == nullptr) {
-      manual->status = s;
-      manual->done = true;
-      manual_compaction_ = nullptr;
-    }
-  }
+  // The compaction pins its input Version: release it so its tables can go.
+  c.reset();
   DeleteObsoleteFiles(lock);
+  // Done with this level once nothing in it overlaps the range any more (an in-place
+  // rewrite runs once). Marked only now, so CompactRange returns with the garbage
+  // already deleted.
+  if (manual != nullptr && (!s.ok() || !did_work || manual->in_place)) {
+    manual->status = s;
+    manual->done = true;
+    manual_compaction_ = nullptr;
+  }
 }
 
 Status DBImpl::RunCompaction(Compaction* c, bool* stopped_by_close,
@@ -521,7 +526,8 @@ Status DBImpl::MergeCompactionInputs(Compaction* c, SequenceNumber smallest_snap
       std::shared_ptr<const Table> table;
       Status s = table_cache_->FindTable(f->number, f->file_size, &table);
       if (!s.ok()) return s;
-      inputs.push_back(table->NewIterator());
+      // Compaction reads every block once: caching them would evict the hot ones.
+      inputs.push_back(table->NewIterator(BlockCacheFill::kDontFill));
       tables.push_back(std::move(table));
     }
   }
@@ -540,6 +546,7 @@ Status DBImpl::MergeCompactionInputs(Compaction* c, SequenceNumber smallest_snap
   std::string current_user_key;
   bool has_current_user_key = false;
   SequenceNumber last_sequence_for_key = kMaxSequenceNumber;
+  bool cut_output = false;  // end the output table at the next user key
   for (input->SeekToFirst(); input->Valid() && s.ok(); input->Next()) {
     if (shutting_down_.load(std::memory_order_acquire)) {
       if (builder != nullptr && !builder->status().ok()) {
@@ -552,18 +559,23 @@ Status DBImpl::MergeCompactionInputs(Compaction* c, SequenceNumber smallest_snap
       break;
     }
     std::string_view key = input->key();
-    if (builder != nullptr && c->ShouldStopBefore(key)) {
-      s = FinishCompactionOutput(builder.get(), file.get(), &meta, c->output_level(), edit);
-      builder.reset();
-      file.reset();
-      if (!s.ok()) break;
-    }
     ParsedInternalKey parsed;
     if (!ParseInternalKey(key, &parsed)) {
       s = Status::Corruption(dbname_ + ": compaction met a malformed key");
       break;
     }
-    if (!has_current_user_key || parsed.user_key != current_user_key) {
+    bool new_user_key = !has_current_user_key || parsed.user_key != current_user_key;
+    if (builder != nullptr && c->ShouldStopBefore(key)) cut_output = true;
+    // Outputs end only between user keys, so no user key spans two tables of a level
+    // (reads and later compactions rely on it).
+    if (builder != nullptr && cut_output && new_user_key) {
+      s = FinishCompactionOutput(builder.get(), file.get(), &meta, c->output_level(), edit);
+      builder.reset();
+      file.reset();
+      cut_output = false;
+      if (!s.ok()) break;
+    }
+    if (new_user_key) {
       current_user_key.assign(parsed.user_key);
       has_current_user_key = true;
       last_sequence_for_key = kMaxSequenceNumber;
@@ -593,11 +605,7 @@ Status DBImpl::MergeCompactionInputs(Compaction* c, SequenceNumber smallest_snap
     }
     meta.largest.assign(key);
     builder->Add(key, input->value());
-    if (builder->FileSize() >= c->max_output_file_size()) {
-      s = FinishCompactionOutput(builder.get(), file.get(), &meta, c->output_level(), edit);
-      builder.reset();
-      file.reset();
-    }
+    if (builder->FileSize() >= c->max_output_file_size()) cut_output = true;
   }
   if (s.ok()) s = input->status();
   if (s.ok() && builder != nullptr) {
@@ -819,16 +827,23 @@ Status DBImpl::CompactRange(const std::string_view* begin, const std::string_vie
   Status s = Flush();
   if (!s.ok()) return s;
   std::unique_lock<std::mutex> lock(mutex_);
-  for (int level = 0; level < kNumLevels - 1 && s.ok(); level++) {
-    // Below level 0, the deepest level holding anything in range is where the data
-    // ends: rewriting it further down would only move it.
-    std::shared_ptr<const Version> current = versions_->current();
+  int written_level = -1;  // the level the previous step merged everything into
+  for (int level = 0; level < kNumLevels && s.ok(); level++) {
     bool deeper_data = false;
-    for (int l = level + 1; l < kNumLevels; l++) {
-      deeper_data = deeper_data || !current->OverlappingFiles(l, begin, end).empty();
+    {
+      // Not held while waiting below: a held Version keeps its tables on disk.
+      std::shared_ptr<const Version> current = versions_->current();
+      if (current->OverlappingFiles(level, begin, end).empty()) continue;
+      for (int l = level + 1; l < kNumLevels; l++) {
+        deeper_data = deeper_data || !current->OverlappingFiles(l, begin, end).empty();
+      }
     }
-    if (level > 0 && !deeper_data) break;
-    ManualCompaction manual{level, begin, end, false, Status::OK()};
+    // The deepest level holding data in range is where the data ends: it is
+    // rewritten into itself (dropping what no snapshot needs) unless the previous
+    // step just produced it that way. Level 0 always moves down.
+    bool in_place = level > 0 && !deeper_data;
+    if (in_place && level == written_level) break;
+    ManualCompaction manual{level, begin, end, in_place, false, Status::OK(), -1};
     // One manual compaction at a time; it runs on a background thread when the
     // compaction slot is free, repeatedly, until the level has nothing in range.
     background_work_done_.wait(lock, [this] {
@@ -846,6 +861,8 @@ Status DBImpl::CompactRange(const std::string_view* begin, const std::string_vie
       return shutting_down_ ? ClosedError(dbname_) : background_error_;
     }
     s = manual.status;
+    written_level = manual.output_level;
+    if (in_place) break;
   }
   return s;
 }
@@ -897,6 +914,14 @@ void DBImpl::GetStatistics(Statistics* out) {
   out->compactions = c.compactions;
   out->trivial_moves = c.trivial_moves;
   if (versions_ != nullptr) out->pending_compaction_bytes = versions_->PendingCompactionBytes();
+  const TableReadCounters& reads = table_cache_->read_counters();
+  out->bloom_checks = reads.bloom_checks.load(std::memory_order_relaxed);
+  out->bloom_useful = reads.bloom_useful.load(std::memory_order_relaxed);
+  if (const Cache* cache = table_cache_->block_cache()) {
+    out->block_cache_hits = cache->hits();
+    out->block_cache_misses = cache->misses();
+    out->block_cache_usage = cache->usage();
+  }
   out->memtable_bytes = (mem_ != nullptr ? mem_->ApproximateMemoryUsage() : 0) +
                         (imm_ != nullptr ? imm_->ApproximateMemoryUsage() : 0);
 }

@@ -136,8 +136,10 @@ class DBImpl final : public DB {
     int level;
     const std::string_view* begin;
     const std::string_view* end;
+    bool in_place = false;  // rewrite the level into itself, once
     bool done = false;
     Status status;
+    int output_level = -1;  // where the last step wrote
   };
   ManualCompaction* manual_compaction_ = nullptr;
   // Counters for GetStatistics: those of the write and compaction paths are guarded

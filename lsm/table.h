@@ -32,9 +32,9 @@ enum class TableGetResult { kNotPresent, kFound, kDeleted };
 
 // Counted by every table of a store (relaxed atomics: statistics, not synchronization).
 struct TableReadCounters {
-  std::atomic<uint64_t> bloom_checks{0};  // Gets that consulted a table's bloom filter
-  std::atomic<uint64_t> bloom_useful{0};  // ... and were answered by it: key absent
-  std::atomic<uint64_t> blocks_read{0};   // data blocks read from files (not from cache)
+  std::atomic<uint64_t> bloom_checks{0};      // Gets that consulted a table's bloom filter
+  std::atomic<uint64_t> bloom_useful{0};      // ... and were answered by it: key absent
+  std::atomic<uint64_t> blocks_read{0};       // data blocks read from files (not from cache)
   std::atomic<uint64_t> block_bytes_read{0};  // their on-disk bytes, trailers included
 };
 

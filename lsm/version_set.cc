@@ -295,20 +295,48 @@ std::unique_ptr<Compaction> VersionSet::PickCompaction() {
     }
     if (inputs.empty()) inputs.push_back(current_->files[level].front());  // wrap around
   }
-  return SetupCompaction(level, /*manual=*/false, std::move(inputs));
+  return SetupCompaction(level, /*manual=*/false, /*in_place=*/false, std::move(inputs));
+}
+
+void VersionSet::AddBoundaryInputs(int level,
+                                   std::vector<std::shared_ptr<const FileMetaData>>* inputs) const {
+  // Compaction output may split one user key's versions across adjacent tables. If
+  // the table holding the older versions stayed behind while the newer ones moved
+  // down, reads would find the older versions first. So take along every following
+  // table that starts with the user key the inputs end with.
+  const InternalKeyComparator* icmp = GetInternalKeyComparator();
+  while (true) {
+    const std::string* largest = nullptr;
+    for (const auto& f : *inputs) {
+      if (largest == nullptr || icmp->Compare(f->largest, *largest) > 0) largest = &f->largest;
+    }
+    if (largest == nullptr) return;
+    std::shared_ptr<const FileMetaData> boundary;
+    for (const auto& f : current_->files[level]) {
+      if (icmp->Compare(f->smallest, *largest) > 0 &&
+          ExtractUserKey(f->smallest) == ExtractUserKey(*largest) &&
+          (boundary == nullptr || icmp->Compare(f->smallest, boundary->smallest) < 0)) {
+        boundary = f;
+      }
+    }
+    if (boundary == nullptr) return;
+    inputs->push_back(boundary);
+  }
 }
 
 std::unique_ptr<Compaction> VersionSet::CompactRange(int level, const std::string_view* begin,
-                                                     const std::string_view* end) {
+                                                     const std::string_view* end, bool in_place) {
   std::vector<std::shared_ptr<const FileMetaData>> inputs =
       current_->OverlappingFiles(level, begin, end);
   if (inputs.empty()) return nullptr;
   if (level == 0) inputs = current_->files[0];  // level 0 moves down as a whole
-  return SetupCompaction(level, /*manual=*/true, std::move(inputs));
+  return SetupCompaction(level, /*manual=*/true, in_place, std::move(inputs));
 }
 
 std::unique_ptr<Compaction> VersionSet::SetupCompaction(
-    int level, bool manual, std::vector<std::shared_ptr<const FileMetaData>> inputs) {
+    int level, bool manual, bool in_place,
+    std::vector<std::shared_ptr<const FileMetaData>> inputs) {
+  if (level > 0) AddBoundaryInputs(level, &inputs);
   auto user_range = [](const auto& files, std::string* smallest, std::string* largest) {
     for (size_t i = 0; i < files.size(); i++) {
       std::string_view s = ExtractUserKey(files[i]->smallest);
@@ -321,7 +349,9 @@ std::unique_ptr<Compaction> VersionSet::SetupCompaction(
   user_range(inputs, &smallest, &largest);
   std::string_view begin(smallest), end(largest);
   int output_level = level + 1;
-  if (manual) {
+  if (in_place) {
+    output_level = level;
+  } else if (manual) {
     // Skip levels with nothing in range: the data goes straight to the next level
     // that holds some (or to level + 1 if none does).
     for (int l = level + 1; l < kNumLevels; l++) {
@@ -332,7 +362,7 @@ std::unique_ptr<Compaction> VersionSet::SetupCompaction(
     }
   }
   auto c = std::make_unique<Compaction>(options_, current_, level, output_level, manual);
-  c->inputs[1] = current_->OverlappingFiles(output_level, &begin, &end);
+  if (!in_place) c->inputs[1] = current_->OverlappingFiles(output_level, &begin, &end);
 
   std::vector<std::shared_ptr<const FileMetaData>> all = inputs;
   all.insert(all.end(), c->inputs[1].begin(), c->inputs[1].end());

@@ -84,8 +84,10 @@ class VersionSet {
   std::unique_ptr<Compaction> PickCompaction();
   // A compaction of level's tables overlapping [begin, end], or null if none do. Its
   // output level is the next level below holding anything in the inputs' range.
+  // With in_place, the tables are rewritten into their own level (for the last level,
+  // whose garbage has nowhere else to go).
   std::unique_ptr<Compaction> CompactRange(int level, const std::string_view* begin,
-                                           const std::string_view* end);
+                                           const std::string_view* end, bool in_place);
 
   // Adds the numbers of all tables referenced by any Version still in use.
   void AddLiveFiles(std::set<uint64_t>* live);
@@ -108,7 +110,9 @@ class VersionSet {
   bool manifest_busy_ = false;
   std::condition_variable manifest_idle_;
 
-  std::unique_ptr<Compaction> SetupCompaction(int level, bool manual,
+  void AddBoundaryInputs(int level,
+                         std::vector<std::shared_ptr<const FileMetaData>>* inputs) const;
+  std::unique_ptr<Compaction> SetupCompaction(int level, bool manual, bool in_place,
                                               std::vector<std::shared_ptr<const FileMetaData>> inputs);
 
   // Where the next size-triggered compaction of each level starts (round robin over

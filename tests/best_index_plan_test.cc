@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <ostream>
 #include <random>
 #include <string>
 #include <utility>
@@ -120,6 +121,9 @@ struct PlanCase {
   std::string idx_str;
 };
 
+// Test listings and failures name the case instead of dumping its bytes.
+void PrintTo(const PlanCase& c, std::ostream* os) { *os << c.name; }
+
 PlanCase Case(const char* name, const Query& query, PlanKind kind, std::vector<Usage> usage,
               bool order_by_consumed, std::string idx_str) {
   return {name, query, kind, std::move(usage), order_by_consumed, std::move(idx_str)};
@@ -131,16 +135,16 @@ using O = PlanOp;
 std::vector<PlanCase> AllCases() {
   return {
       // Point gets.
-      Case("FullKeyEqualityIsPointGet", Query(Users()).Where(kId, O::kEq), K::kPoint, {{1, T}},
-           F, "point(id=?)"),
+      Case("FullKeyEqualityIsPointGet", Query(Users()).Where(kId, O::kEq), K::kPoint, {{1, T}}, F,
+           "point(id=?)"),
       Case("IsOnFullKeyIsPointGet", Query(Users()).Where(kId, O::kIs), K::kPoint, {{1, T}}, F,
            "point(id=?)"),
       Case("CompositeKeyEqualityInAnyConstraintOrder",
-           Query(Events()).Where(kTs, O::kEq).Where(kUserId, O::kEq), K::kPoint,
-           {{2, T}, {1, T}}, F, "point(user_id=?,ts=?)"),
+           Query(Events()).Where(kTs, O::kEq).Where(kUserId, O::kEq), K::kPoint, {{2, T}, {1, T}},
+           F, "point(user_id=?,ts=?)"),
       Case("EqualityBeatsRangeOnTheSameColumn",
-           Query(Events()).Where(kUserId, O::kEq).Where(kTs, O::kGt).Where(kTs, O::kEq),
-           K::kPoint, {{1, T}, {0, F}, {2, T}}, F, "point(user_id=?,ts=?)"),
+           Query(Events()).Where(kUserId, O::kEq).Where(kTs, O::kGt).Where(kTs, O::kEq), K::kPoint,
+           {{1, T}, {0, F}, {2, T}}, F, "point(user_id=?,ts=?)"),
       Case("EqualityBeatsInOnTheSameColumn", Query(Users()).Where(kId, O::kIn).Where(kId, O::kEq),
            K::kPoint, {{0, F}, {1, T}}, F, "point(id=?)"),
       Case("DuplicateEqualityLeftToSqlite", Query(Users()).Where(kId, O::kEq).Where(kId, O::kEq),
@@ -149,20 +153,25 @@ std::vector<PlanCase> AllCases() {
            Query(Users()).Where(kId, O::kEq).OrderBy(kName, kDesc).OrderBy(kEmail), K::kPoint,
            {{1, T}}, T, "point(id=?)"),
       Case("HiddenKeyEqualityIsPointGet",
-           Query(Users()).Where(kUsersKey, O::kEq).Where(kId, O::kEq), K::kPoint,
-           {{1, T}, {0, F}}, F, "point(_strata_key=?)"),
+           Query(Users()).Where(kUsersKey, O::kEq).Where(kId, O::kEq), K::kPoint, {{1, T}, {0, F}},
+           F, "point(_strata_key=?)"),
 
       // Nothing can match.
       Case("IsNullOnKeyColumnIsEmpty",
-           Query(Users()).Where(kName, O::kEq).Where(kId, O::kIsNull).OrderBy(kName).AllowLimitOffset().Limit(),
+           Query(Users())
+               .Where(kName, O::kEq)
+               .Where(kId, O::kIsNull)
+               .OrderBy(kName)
+               .AllowLimitOffset()
+               .Limit(),
            K::kEmpty, {{0, F}, {0, F}, {0, F}}, T, "empty"),
       Case("IsNullOnHiddenKeyIsEmpty", Query(Events()).Where(kEventsKey, O::kIsNull), K::kEmpty,
            {{0, F}}, F, "empty"),
       Case("IsNullOnNonKeyColumnLeftToSqlite", Query(Users()).Where(kName, O::kIsNull),
            K::kFullScan, {{0, F}}, F, "scan"),
       Case("IsNotNullOnKeyColumnConsumedAsAlwaysTrue",
-           Query(Users()).Where(kId, O::kIsNotNull).AllowLimitOffset().Limit(), K::kFullScan, {{2, T}, {1, T}}, F,
-           "scan limit"),
+           Query(Users()).Where(kId, O::kIsNotNull).AllowLimitOffset().Limit(), K::kFullScan,
+           {{2, T}, {1, T}}, F, "scan limit"),
 
       // What stays with SQLite.
       Case("NotEqualAndLikeLeftToSqlite",
@@ -190,8 +199,8 @@ std::vector<PlanCase> AllCases() {
 
       // Ranges.
       Case("PrefixEqualityPlusBetweenIsBoundedRange",
-           Query(Events()).Where(kUserId, O::kEq).Where(kTs, O::kGe).Where(kTs, O::kLe),
-           K::kRange, {{1, T}, {2, T}, {3, T}}, F, "prefix(user_id=?) range(ts>=?,ts<=?)"),
+           Query(Events()).Where(kUserId, O::kEq).Where(kTs, O::kGe).Where(kTs, O::kLe), K::kRange,
+           {{1, T}, {2, T}, {3, T}}, F, "prefix(user_id=?) range(ts>=?,ts<=?)"),
       Case("PrefixEqualityAloneIsPrefixScan", Query(Events()).Where(kUserId, O::kEq), K::kRange,
            {{1, T}}, F, "prefix(user_id=?)"),
       Case("RangeOnFirstColumnLeavesSecondToSqlite",
@@ -212,8 +221,8 @@ std::vector<PlanCase> AllCases() {
            Query(Users()).Where(kUsersKey, O::kLt).Where(kUsersKey, O::kGe), K::kRange,
            {{2, T}, {1, T}}, F, "range(_strata_key>=?,_strata_key<?)"),
       Case("KeyColumnRangePreferredToHiddenKeyRange",
-           Query(Users()).Where(kUsersKey, O::kGt).Where(kId, O::kLt), K::kRange,
-           {{0, F}, {1, T}}, F, "range(id<?)"),
+           Query(Users()).Where(kUsersKey, O::kGt).Where(kId, O::kLt), K::kRange, {{0, F}, {1, T}},
+           F, "range(id<?)"),
       Case("KeyOrderNotColumnOrderSecondColumnAloneIsScan", Query(Reordered()).Where(kX, O::kEq),
            K::kFullScan, {{0, F}}, F, "scan"),
       Case("KeyOrderNotColumnOrderPrefixAndRange",
@@ -221,13 +230,13 @@ std::vector<PlanCase> AllCases() {
            "prefix(z=?) range(x>?)"),
 
       // IN lists.
-      Case("InOnKeyIsBatchedPointGets", Query(Users()).Where(kId, O::kIn), K::kInList, {{1, T}},
-           F, "in(id)"),
+      Case("InOnKeyIsBatchedPointGets", Query(Users()).Where(kId, O::kIn), K::kInList, {{1, T}}, F,
+           "in(id)"),
       Case("InAfterEqualityPrefix", Query(Events()).Where(kTs, O::kIn).Where(kUserId, O::kEq),
            K::kInList, {{2, T}, {1, T}}, F, "prefix(user_id=?) in(ts)"),
       Case("InOnFirstColumnScansEachPrefixLaterEqualityLeft",
-           Query(Events()).Where(kUserId, O::kIn).Where(kTs, O::kEq), K::kInList,
-           {{1, T}, {0, F}}, F, "in(user_id)"),
+           Query(Events()).Where(kUserId, O::kIn).Where(kTs, O::kEq), K::kInList, {{1, T}, {0, F}},
+           F, "in(user_id)"),
       Case("InPreferredToRangeOnSameColumn", Query(Users()).Where(kId, O::kGt).Where(kId, O::kIn),
            K::kInList, {{0, F}, {1, T}}, F, "in(id)"),
       Case("HiddenKeyInIsBatchedPointGets", Query(Users()).Where(kUsersKey, O::kIn), K::kInList,
@@ -239,8 +248,7 @@ std::vector<PlanCase> AllCases() {
            K::kInList, {{1, T}, {2, T}}, T, "prefix(user_id=?) in(ts) desc"),
 
       // ORDER BY.
-      Case("OrderByKeyAscIsForwardScan", Query(Users()).OrderBy(kId), K::kFullScan, {}, T,
-           "scan"),
+      Case("OrderByKeyAscIsForwardScan", Query(Users()).OrderBy(kId), K::kFullScan, {}, T, "scan"),
       Case("OrderByKeyDescIsReverseScan", Query(Users()).OrderBy(kId, kDesc), K::kFullScan, {}, T,
            "scan desc"),
       Case("OrderByHiddenKeyDescIsReverseScan", Query(Events()).OrderBy(kEventsKey, kDesc),
@@ -250,15 +258,15 @@ std::vector<PlanCase> AllCases() {
       Case("OrderByNonKeyThenKeyNotConsumed", Query(Users()).OrderBy(kName).OrderBy(kId),
            K::kFullScan, {}, F, "scan"),
       Case("OrderByWholeKeyThenNonKeyConsumed",
-           Query(Events()).OrderBy(kUserId, kDesc).OrderBy(kTs, kDesc).OrderBy(kKind),
-           K::kFullScan, {}, T, "scan desc"),
+           Query(Events()).OrderBy(kUserId, kDesc).OrderBy(kTs, kDesc).OrderBy(kKind), K::kFullScan,
+           {}, T, "scan desc"),
       Case("OrderByMixedDirectionsNotConsumed",
            Query(Events()).OrderBy(kUserId).OrderBy(kTs, kDesc), K::kFullScan, {}, F, "scan"),
       Case("OrderBySecondKeyColumnWithoutPrefixNotConsumed", Query(Events()).OrderBy(kTs),
            K::kFullScan, {}, F, "scan"),
       Case("OrderByRepeatedColumnIgnored",
-           Query(Events()).OrderBy(kUserId).OrderBy(kUserId, kDesc).OrderBy(kTs), K::kFullScan,
-           {}, T, "scan"),
+           Query(Events()).OrderBy(kUserId).OrderBy(kUserId, kDesc).OrderBy(kTs), K::kFullScan, {},
+           T, "scan"),
       Case("OrderByColumnFixedByEqualityIgnored",
            Query(Events()).Where(kUserId, O::kEq).OrderBy(kUserId).OrderBy(kTs, kDesc), K::kRange,
            {{1, T}}, T, "prefix(user_id=?) desc"),
@@ -277,8 +285,8 @@ std::vector<PlanCase> AllCases() {
            Query(Events()).Distinct(PlanDistinct::kGrouped).OrderBy(kTs).OrderBy(kUserId),
            K::kFullScan, {}, T, "scan"),
       Case("GroupByFirstKeyColumnConsumedInEitherDirection",
-           Query(Events()).Distinct(PlanDistinct::kGrouped).OrderBy(kUserId, kDesc),
-           K::kFullScan, {}, T, "scan"),
+           Query(Events()).Distinct(PlanDistinct::kGrouped).OrderBy(kUserId, kDesc), K::kFullScan,
+           {}, T, "scan"),
       Case("GroupBySecondKeyColumnNotConsumed",
            Query(Events()).Distinct(PlanDistinct::kGrouped).OrderBy(kTs), K::kFullScan, {}, F,
            "scan"),
@@ -300,8 +308,8 @@ std::vector<PlanCase> AllCases() {
            K::kFullScan, {}, F, "scan"),
 
       // LIMIT and OFFSET: never with SQLite 3.40.1 (allow_limit_offset false) ...
-      Case("LimitAndOffsetNeverConsumedByDefault", Query(Users()).Limit().Offset(),
-           K::kFullScan, {{0, F}, {0, F}}, F, "scan"),
+      Case("LimitAndOffsetNeverConsumedByDefault", Query(Users()).Limit().Offset(), K::kFullScan,
+           {{0, F}, {0, F}}, F, "scan"),
       Case("IssueExampleLeavesLimitToSqliteByDefault",
            Query(Events())
                .WhereConstant(kUserId, O::kEq)
@@ -312,48 +320,53 @@ std::vector<PlanCase> AllCases() {
            K::kRange, {{1, T}, {2, T}, {3, T}, {0, F}}, T,
            "prefix(user_id=?) range(ts>=?,ts<=?) desc"),
       // ... and, where allowed, only when nothing else filters or sorts afterwards.
-      Case("LimitAndOffsetConsumedOnPlainScan", Query(Users()).AllowLimitOffset().Limit().Offset(), K::kFullScan,
-           {{1, T}, {2, T}}, F, "scan limit offset"),
+      Case("LimitAndOffsetConsumedOnPlainScan", Query(Users()).AllowLimitOffset().Limit().Offset(),
+           K::kFullScan, {{1, T}, {2, T}}, F, "scan limit offset"),
       Case("LimitConsumedWhenEveryConstraintIsConsumed",
-           Query(Users()).Where(kId, O::kGt).AllowLimitOffset().Limit().Offset().OrderBy(kId), K::kRange,
-           {{1, T}, {2, T}, {3, T}}, T, "range(id>?) limit offset"),
-      Case("LimitConsumedOnPointGet", Query(Users()).Where(kId, O::kEq).AllowLimitOffset().Limit(), K::kPoint,
-           {{1, T}, {2, T}}, F, "point(id=?) limit"),
-      Case("LimitConsumedOnInList", Query(Users()).Where(kId, O::kIn).AllowLimitOffset().Limit().OrderBy(kId),
-           K::kInList, {{1, T}, {2, T}}, T, "in(id) limit"),
+           Query(Users()).Where(kId, O::kGt).AllowLimitOffset().Limit().Offset().OrderBy(kId),
+           K::kRange, {{1, T}, {2, T}, {3, T}}, T, "range(id>?) limit offset"),
+      Case("LimitConsumedOnPointGet", Query(Users()).Where(kId, O::kEq).AllowLimitOffset().Limit(),
+           K::kPoint, {{1, T}, {2, T}}, F, "point(id=?) limit"),
+      Case("LimitConsumedOnInList",
+           Query(Users()).Where(kId, O::kIn).AllowLimitOffset().Limit().OrderBy(kId), K::kInList,
+           {{1, T}, {2, T}}, T, "in(id) limit"),
       Case("LimitNotConsumedWithNonKeyConstraint",
-           Query(Users()).Where(kId, O::kGt).Where(kName, O::kEq).AllowLimitOffset().Limit(), K::kRange,
-           {{1, T}, {0, F}, {0, F}}, F, "range(id>?)"),
+           Query(Users()).Where(kId, O::kGt).Where(kName, O::kEq).AllowLimitOffset().Limit(),
+           K::kRange, {{1, T}, {0, F}, {0, F}}, F, "range(id>?)"),
       Case("LimitNotConsumedWhenAConstraintIsUnusable",
-           Query(Users()).WhereUnusable(kId, O::kEq).AllowLimitOffset().Limit(), K::kFullScan, {{0, F}, {0, F}}, F,
+           Query(Users()).WhereUnusable(kId, O::kEq).AllowLimitOffset().Limit(), K::kFullScan,
+           {{0, F}, {0, F}}, F, "scan"),
+      Case("LimitNotConsumedWhenSqliteSortsAfterwards",
+           Query(Users()).OrderBy(kName).AllowLimitOffset().Limit(), K::kFullScan, {{0, F}}, F,
            "scan"),
-      Case("LimitNotConsumedWhenSqliteSortsAfterwards", Query(Users()).OrderBy(kName).AllowLimitOffset().Limit(),
-           K::kFullScan, {{0, F}}, F, "scan"),
       Case("LimitNotConsumedWithDuplicateEquality",
-           Query(Users()).Where(kId, O::kEq).Where(kId, O::kEq).AllowLimitOffset().Limit(), K::kPoint,
-           {{1, T}, {0, F}, {0, F}}, F, "point(id=?)"),
-      Case("LimitNotConsumedWhenLimitUnusable", Query(Users()).Where(kId, O::kEq).AllowLimitOffset().Limit(false),
-           K::kPoint, {{1, T}, {0, F}}, F, "point(id=?)"),
-      Case("LimitNotConsumedWhenOffsetUnusable", Query(Users()).AllowLimitOffset().Limit().Offset(false),
-           K::kFullScan, {{0, F}, {0, F}}, F, "scan"),
+           Query(Users()).Where(kId, O::kEq).Where(kId, O::kEq).AllowLimitOffset().Limit(),
+           K::kPoint, {{1, T}, {0, F}, {0, F}}, F, "point(id=?)"),
+      Case("LimitNotConsumedWhenLimitUnusable",
+           Query(Users()).Where(kId, O::kEq).AllowLimitOffset().Limit(false), K::kPoint,
+           {{1, T}, {0, F}}, F, "point(id=?)"),
+      Case("LimitNotConsumedWhenOffsetUnusable",
+           Query(Users()).AllowLimitOffset().Limit().Offset(false), K::kFullScan, {{0, F}, {0, F}},
+           F, "scan"),
       Case("LimitNotConsumedForGreaterEqualOfUnknownValue",
-           Query(Users()).Where(kId, O::kGe).AllowLimitOffset().Limit(), K::kRange, {{1, T}, {0, F}}, F,
-           "range(id>=?)"),
+           Query(Users()).Where(kId, O::kGe).AllowLimitOffset().Limit(), K::kRange,
+           {{1, T}, {0, F}}, F, "range(id>=?)"),
       Case("LimitConsumedForGreaterEqualOfKnownValue",
-           Query(Users()).WhereConstant(kId, O::kGe).AllowLimitOffset().Limit(), K::kRange, {{1, T}, {2, T}}, F,
-           "range(id>=?) limit"),
+           Query(Users()).WhereConstant(kId, O::kGe).AllowLimitOffset().Limit(), K::kRange,
+           {{1, T}, {2, T}}, F, "range(id>=?) limit"),
       Case("LimitConsumedForStrictBoundOfUnknownValue",
-           Query(Users()).Where(kId, O::kGt).Where(kId, O::kLt).AllowLimitOffset().Limit(), K::kRange,
-           {{1, T}, {2, T}, {3, T}}, F, "range(id>?,id<?) limit"),
+           Query(Users()).Where(kId, O::kGt).Where(kId, O::kLt).AllowLimitOffset().Limit(),
+           K::kRange, {{1, T}, {2, T}, {3, T}}, F, "range(id>?,id<?) limit"),
       Case("LimitNotConsumedWithDistinct",
-           Query(Users()).Distinct(PlanDistinct::kDistinct).OrderBy(kId).AllowLimitOffset().Limit(), K::kFullScan,
-           {{0, F}}, T, "scan"),
+           Query(Users()).Distinct(PlanDistinct::kDistinct).OrderBy(kId).AllowLimitOffset().Limit(),
+           K::kFullScan, {{0, F}}, T, "scan"),
       Case("IssueExampleWithConstantsConsumesEverything",
            Query(Events())
                .WhereConstant(kUserId, O::kEq)
                .WhereConstant(kTs, O::kGe)
                .WhereConstant(kTs, O::kLe)
-               .AllowLimitOffset().Limit()
+               .AllowLimitOffset()
+               .Limit()
                .OrderBy(kTs, kDesc),
            K::kRange, {{1, T}, {2, T}, {3, T}, {4, T}}, T,
            "prefix(user_id=?) range(ts>=?,ts<=?) desc limit"),
@@ -362,7 +375,8 @@ std::vector<PlanCase> AllCases() {
                .Where(kUserId, O::kEq)
                .Where(kTs, O::kGe)
                .Where(kTs, O::kLe)
-               .AllowLimitOffset().Limit()
+               .AllowLimitOffset()
+               .Limit()
                .OrderBy(kTs, kDesc),
            K::kRange, {{1, T}, {2, T}, {3, T}, {0, F}}, T,
            "prefix(user_id=?) range(ts>=?,ts<=?) desc"),
@@ -479,8 +493,7 @@ TEST(BestIndexCostTest, JoinOnTheKeyMakesTheStrataTableTheInnerLoop) {
     EXPECT_EQ(inner.shape.kind, K::kPoint);
     EXPECT_LT(inner.estimated_cost * 20, outer.estimated_cost);
     // A join on the first of two key columns: a prefix scan per outer row.
-    BestIndexPlan events_outer =
-        PlanOf(Query(Events()).WhereUnusable(kUserId, O::kEq).Rows(rows));
+    BestIndexPlan events_outer = PlanOf(Query(Events()).WhereUnusable(kUserId, O::kEq).Rows(rows));
     BestIndexPlan events_inner = PlanOf(Query(Events()).Where(kUserId, O::kEq).Rows(rows));
     EXPECT_LT(events_inner.estimated_cost * 20, events_outer.estimated_cost);
     EXPECT_LT(events_inner.estimated_rows, events_outer.estimated_rows);
@@ -491,7 +504,8 @@ TEST(BestIndexCostTest, CostFollowsSelectivity) {
   auto cost = [](Query q) { return PlanOf(q.Rows(10'000'000)).estimated_cost; };
   double point = cost(Query(Events()).Where(kUserId, O::kEq).Where(kTs, O::kEq));
   double in_list = cost(Query(Events()).Where(kUserId, O::kEq).Where(kTs, O::kIn));
-  double bounded = cost(Query(Events()).Where(kUserId, O::kEq).Where(kTs, O::kGe).Where(kTs, O::kLt));
+  double bounded =
+      cost(Query(Events()).Where(kUserId, O::kEq).Where(kTs, O::kGe).Where(kTs, O::kLt));
   double half_bounded = cost(Query(Events()).Where(kUserId, O::kEq).Where(kTs, O::kGe));
   double prefix = cost(Query(Events()).Where(kUserId, O::kEq));
   double first_range = cost(Query(Events()).Where(kUserId, O::kGt));
@@ -514,8 +528,7 @@ TEST(BestIndexCostTest, RowEstimatesFollowTheModel) {
   EXPECT_EQ(PlanOf(Query(Events()).Rows(1'000'000)).estimated_rows, 1'000'000);
   EXPECT_EQ(PlanOf(Query(Events()).Rows(5)).estimated_rows, 5);
   EXPECT_EQ(PlanOf(Query(Events()).Where(kUserId, O::kEq)).estimated_rows, 1000);
-  EXPECT_EQ(PlanOf(Query(Events()).Where(kUserId, O::kEq).Where(kTs, O::kGt)).estimated_rows,
-            250);
+  EXPECT_EQ(PlanOf(Query(Events()).Where(kUserId, O::kEq).Where(kTs, O::kGt)).estimated_rows, 250);
   EXPECT_EQ(PlanOf(Query(Events()).Where(kUserId, O::kEq).Where(kTs, O::kGe).Where(kTs, O::kLe))
                 .estimated_rows,
             63);  // 1000 / 16
@@ -607,7 +620,8 @@ BestIndexPlan IssueExamplePlan() {
                     .WhereConstant(kUserId, O::kEq)
                     .WhereConstant(kTs, O::kGe)
                     .WhereConstant(kTs, O::kLe)
-                    .AllowLimitOffset().Limit()
+                    .AllowLimitOffset()
+                    .Limit()
                     .OrderBy(kTs, kDesc));
 }
 
@@ -615,7 +629,8 @@ BestIndexPlan IssueExamplePlan() {
 TEST(BestIndexPlanTest, IdxNumLayoutMatchesTheDocumentation) {
   EXPECT_EQ(PlanOf(Query(Users())).idx_num, 1);
   EXPECT_EQ(PlanOf(Query(Users()).OrderBy(kId, kDesc)).idx_num, 1 + 8);
-  EXPECT_EQ(PlanOf(Query(Users()).AllowLimitOffset().Limit().Offset()).idx_num, 1 + (1 << 22) + (1 << 23));
+  EXPECT_EQ(PlanOf(Query(Users()).AllowLimitOffset().Limit().Offset()).idx_num,
+            1 + (1 << 22) + (1 << 23));
   EXPECT_EQ(PlanOf(Query(Users()).Where(kId, O::kEq)).idx_num, 2 + (1 << 4));
   EXPECT_EQ(PlanOf(Query(Users()).Where(kUsersKey, O::kEq)).idx_num, 2 + (1 << 4) + (1 << 24));
   EXPECT_EQ(PlanOf(Query(Users()).Where(kId, O::kIn)).idx_num, 4);
@@ -644,19 +659,19 @@ bool Decodes(int idx_num, std::string_view idx_str, size_t key_columns) {
 TEST(DecodePlanTest, RejectsIdxNumsNoPlanHas) {
   BestIndexPlan point = PlanOf(Query(Users()).Where(kId, O::kEq));
   ASSERT_TRUE(Decodes(point.idx_num, "point(id=?)", 1));
-  EXPECT_FALSE(Decodes(0, "scan", 1));                           // kind 0
-  EXPECT_FALSE(Decodes(6, "scan", 1));                           // kind 6
-  EXPECT_FALSE(Decodes(7, "scan", 1));                           // kind 7
-  EXPECT_FALSE(Decodes(-1, "scan", 1));                          // sign bit
-  EXPECT_FALSE(Decodes(1 | (1 << 25), "scan", 1));               // reserved bit
+  EXPECT_FALSE(Decodes(0, "scan", 1));              // kind 0
+  EXPECT_FALSE(Decodes(6, "scan", 1));              // kind 6
+  EXPECT_FALSE(Decodes(7, "scan", 1));              // kind 7
+  EXPECT_FALSE(Decodes(-1, "scan", 1));             // sign bit
+  EXPECT_FALSE(Decodes(1 | (1 << 25), "scan", 1));  // reserved bit
   EXPECT_FALSE(Decodes(point.idx_num | (1 << 30), "point(id=?)", 1));
-  EXPECT_FALSE(Decodes(1 | (1 << 23), "scan offset", 1));        // OFFSET without LIMIT
-  EXPECT_FALSE(Decodes(5 | (1 << 3), "empty desc", 1));          // empty with a flag
+  EXPECT_FALSE(Decodes(1 | (1 << 23), "scan offset", 1));  // OFFSET without LIMIT
+  EXPECT_FALSE(Decodes(5 | (1 << 3), "empty desc", 1));    // empty with a flag
   EXPECT_FALSE(Decodes(point.idx_num | (1 << 3), "point(id=?) desc", 1));
-  EXPECT_FALSE(Decodes(1 | (1 << 4), "scan", 1));                // scan with an equality
-  EXPECT_FALSE(Decodes(1 | (1 << 10), "scan", 1));               // scan with a bound
-  EXPECT_FALSE(Decodes(3, "", 1));                               // range of nothing
-  EXPECT_FALSE(Decodes(2, "point()", 1));                        // point of nothing
+  EXPECT_FALSE(Decodes(1 | (1 << 4), "scan", 1));   // scan with an equality
+  EXPECT_FALSE(Decodes(1 | (1 << 10), "scan", 1));  // scan with a bound
+  EXPECT_FALSE(Decodes(3, "", 1));                  // range of nothing
+  EXPECT_FALSE(Decodes(2, "point()", 1));           // point of nothing
   EXPECT_FALSE(Decodes(4 | (1 << 4) | (1 << 24), "prefix(k=?) in(k)", 1));
 }
 

@@ -206,7 +206,9 @@ TEST(Cache, BlockKeysAreSpreadOverAllShards) {
   // 16 shards of room for 10 entries each: the cache holds 160 entries only if every
   // shard received at least 10 of the keys.
   Cache cache(16 * 10);
-  for (uint64_t offset = 0; offset < 400 * 4096; offset += 4096) Put(&cache, BlockKey(7, offset), 1);
+  for (uint64_t offset = 0; offset < 400 * 4096; offset += 4096) {
+    Put(&cache, BlockKey(7, offset), 1);
+  }
   EXPECT_EQ(cache.entries(), 160u);
   EXPECT_EQ(cache.usage(), 160u);
 }

@@ -100,3 +100,28 @@ TEST_F(DbStatisticsTest, GetsAreCountedWhereTheyAreAnswered) {
 
 }  // namespace
 }  // namespace strata
+
+namespace strata {
+namespace {
+
+TEST_F(DbStatisticsTest, BloomFiltersAndBlockCacheAreCounted) {
+  for (int i = 0; i < 100; i++) {
+    ASSERT_TRUE(db_->Put(WriteOptions(), "key" + std::to_string(i), "value").ok());
+  }
+  ASSERT_TRUE(db_->Flush().ok());
+  std::string value;
+  ASSERT_TRUE(db_->Get(ReadOptions(), "key7", &value).ok());
+  ASSERT_TRUE(db_->Get(ReadOptions(), "key7", &value).ok());
+  for (int i = 0; i < 50; i++) {
+    ASSERT_TRUE(db_->Get(ReadOptions(), "missing" + std::to_string(i), &value).IsNotFound());
+  }
+  Statistics s = Stats();
+  EXPECT_GE(s.bloom_checks, 50u);
+  EXPECT_GE(s.bloom_useful, 40u);  // about 1% false positives at 10 bits per key
+  EXPECT_GE(s.block_cache_hits, 1u);
+  EXPECT_GE(s.block_cache_misses, 1u);
+  EXPECT_GT(s.block_cache_usage, 0u);
+}
+
+}  // namespace
+}  // namespace strata

@@ -280,11 +280,13 @@ TEST_P(StoreTest, RecreatedTableGetsANewIdAndIsEmpty) {
   std::shared_ptr<Store> store = Acquire();
   Store::TableEntry first, second, other;
   ASSERT_TRUE(store->CreateTable("t", "", &first).ok());
-  ASSERT_TRUE(store->WriteDirect([&] {
-    WriteBatch b;
-    b.Put(RowKey(first.id, "k"), "old");
-    return b;
-  }()).ok());
+  ASSERT_TRUE(store
+                  ->WriteDirect([&] {
+                    WriteBatch b;
+                    b.Put(RowKey(first.id, "k"), "old");
+                    return b;
+                  }())
+                  .ok());
   ASSERT_TRUE(store->DropTable("t").ok());
   ASSERT_TRUE(store->CreateTable("t", "", &second).ok());
   EXPECT_GT(second.id, first.id);
@@ -451,12 +453,14 @@ TEST_P(StoreTest, TransactionIdsArePositiveAndIncrease) {
 
 TEST_P(StoreTest, PendingTransactionIsInvisibleUntilApplied) {
   std::shared_ptr<Store> store = Acquire();
-  ASSERT_TRUE(store->WriteDirect([] {
-    WriteBatch b;
-    b.Put(RowKey(1, "gone"), "old");
-    b.Put(RowKey(1, "changed"), "old");
-    return b;
-  }()).ok());
+  ASSERT_TRUE(store
+                  ->WriteDirect([] {
+                    WriteBatch b;
+                    b.Put(RowKey(1, "gone"), "old");
+                    b.Put(RowKey(1, "changed"), "old");
+                    return b;
+                  }())
+                  .ok());
   uint64_t txid;
   ASSERT_TRUE(store->NewTransactionId(&txid).ok());
   WriteBatch batch;
@@ -493,11 +497,13 @@ TEST_P(StoreTest, ApplyingTwiceDoesNotUndoLaterWrites) {
   batch.Put(RowKey(1, "k"), "from pending");
   ASSERT_TRUE(store->WritePending(txid, batch).ok());
   ASSERT_TRUE(store->ApplyPending(txid).ok());
-  ASSERT_TRUE(store->WriteDirect([] {
-    WriteBatch b;
-    b.Put(RowKey(1, "k"), "later");
-    return b;
-  }()).ok());
+  ASSERT_TRUE(store
+                  ->WriteDirect([] {
+                    WriteBatch b;
+                    b.Put(RowKey(1, "k"), "later");
+                    return b;
+                  }())
+                  .ok());
   ASSERT_TRUE(store->ApplyPending(txid).ok());
   EXPECT_EQ("later", Get(store.get(), RowKey(1, "k")));
 }
@@ -568,14 +574,14 @@ TEST_P(StoreTest, MalformedPendingRecordIsCorruptionNamingTheTransaction) {
   ASSERT_TRUE(store->WritePending(42, batch).ok());
   const std::string good = Get(store.get(), PendingKey(42));
   std::vector<std::string> bad = {
-      "",                                        // empty
-      "\x02" + good.substr(1),                   // unknown version
-      good.substr(0, good.size() - 1),           // truncated last record
-      good.substr(0, 2),                         // count but no records
-      good + "x",                                // trailing bytes
-      std::string("\x01\x01\x07", 3),            // unknown record type
-      std::string("\x01\x01\x01\x7F", 4),        // key length past the end
-      std::string("\x01\xFF\xFF\xFF\xFF\xFF", 6) // overlong count varint
+      "",                                         // empty
+      "\x02" + good.substr(1),                    // unknown version
+      good.substr(0, good.size() - 1),            // truncated last record
+      good.substr(0, 2),                          // count but no records
+      good + "x",                                 // trailing bytes
+      std::string("\x01\x01\x07", 3),             // unknown record type
+      std::string("\x01\x01\x01\x7F", 4),         // key length past the end
+      std::string("\x01\xFF\xFF\xFF\xFF\xFF", 6)  // overlong count varint
   };
   for (const std::string& value : bad) {
     ASSERT_TRUE(store->db()->Put(WriteOptions(), PendingKey(42), value).ok());

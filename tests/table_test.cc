@@ -696,7 +696,9 @@ TEST(TableBlockCache, IteratorKeepsItsBlockWhileTheCacheEvictsIt) {
     ASSERT_TRUE(GetAgreesWithModel(*table, model, model[i].key));
   }
   EXPECT_LE(context.block_cache->entries(), 2u);
-  for (; it->Valid(); it->Next()) seen.push_back({std::string(it->key()), std::string(it->value())});
+  for (; it->Valid(); it->Next()) {
+    seen.push_back({std::string(it->key()), std::string(it->value())});
+  }
   EXPECT_TRUE(it->status().ok());
   EXPECT_TRUE(seen == model);
   EXPECT_LE(context.block_cache->usage(), context.block_cache->capacity());
@@ -922,8 +924,8 @@ TEST(TableCorruption, FileClaimingMoreBytesThanItHasFailsToOpen) {
   std::string contents = SmallTable();
   std::unique_ptr<Table> table;
   auto file = std::make_unique<StringSource>(contents.substr(0, contents.size() - 10));
-  Status s =
-      Table::Open(Options(), kFileName, std::move(file), contents.size(), TableReadContext(), &table);
+  Status s = Table::Open(Options(), kFileName, std::move(file), contents.size(), TableReadContext(),
+                         &table);
   ExpectNamesFile(s);
 }
 

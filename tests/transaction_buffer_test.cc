@@ -312,8 +312,8 @@ TEST(TransactionBufferTest, RandomOperationsMatchTheModel) {
       for (const std::string& k : keys) {
         auto it = model.state.find(k);
         std::string expected = it == model.state.end() ? "ABSENT"
-                               : it->second         ? "=" + *it->second
-                                                    : "DELETED";
+                               : it->second            ? "=" + *it->second
+                                                       : "DELETED";
         ASSERT_EQ(expected, Describe(buffer, k)) << trace << " key " << k;
       }
     }
@@ -342,12 +342,12 @@ std::vector<test::KeyValue> Backward(Iterator* it) {
 
 TEST(MergedIteratorTest, BufferedPutsReplaceAndAddAndDeletesHide) {
   TransactionBuffer buffer;
-  buffer.Put("b", "B2");    // replaces
-  buffer.Put("bb", "BB");   // adds between
-  buffer.Delete("c");       // hides
-  buffer.Delete("zz");      // hides nothing
-  buffer.Put("0", "first"); // adds before all
-  buffer.Put("z", "last");  // adds after all
+  buffer.Put("b", "B2");     // replaces
+  buffer.Put("bb", "BB");    // adds between
+  buffer.Delete("c");        // hides
+  buffer.Delete("zz");       // hides nothing
+  buffer.Put("0", "first");  // adds before all
+  buffer.Put("z", "last");   // adds after all
   auto it = buffer.NewMergedIterator(VectorBase({{"a", "A"}, {"b", "B"}, {"c", "C"}, {"d", "D"}}));
   std::vector<test::KeyValue> expected = {{"0", "first"}, {"a", "A"}, {"b", "B2"},
                                           {"bb", "BB"},   {"d", "D"}, {"z", "last"}};
