@@ -233,18 +233,6 @@ Status CanonicalStorePath(const std::string& path, std::string* canonical) {
 
 }  // namespace
 
-const char* SyncModeName(SyncMode mode) {
-  switch (mode) {
-    case SyncMode::kFull:
-      return "full";
-    case SyncMode::kNormal:
-      return "normal";
-    case SyncMode::kOff:
-      return "off";
-  }
-  return "unknown";
-}
-
 // ---- Registry -----------------------------------------------------------------------
 
 // Open stores by key ("disk:" or "memory:" + path). An entry whose weak_ptr has

@@ -21,6 +21,9 @@
 // May include: the C++ standard library and lsm/include/strata/ headers only.
 #pragma once
 
+#include "extension/sync_mode.h"
+
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -46,7 +49,6 @@ namespace strata::sql {
 //   kOff:    today exactly kNormal, because the engine hands every log record to the
 //            OS before the write returns and has no mode that skips that. Reserved for
 //            a future mode that leaves records in a user-space buffer.
-enum class SyncMode { kFull, kNormal, kOff };
 
 // Applied when a store is opened; not persisted (a reopen may use other values).
 struct StoreOptions {
@@ -62,7 +64,6 @@ struct StoreOptions {
 };
 
 // "full", "normal" or "off".
-const char* SyncModeName(SyncMode mode);
 
 class Store {
  public:
@@ -169,6 +170,10 @@ class Store {
   Status WriteDirect(const WriteBatch& batch);
   Status WriteDirect(WriteBatch* batch);
 
+  // True for exactly one caller per opening of the store: that caller resolves the
+  // pending transactions a crash left (ListPending), before anyone writes.
+  bool ClaimRecovery() { return !recovery_claimed_.exchange(true); }
+
  private:
   class Registry;
 
@@ -188,6 +193,7 @@ class Store {
   std::unique_ptr<DB> db_;
 
   // Serializes catalog changes (their read-modify-write of the catalog).
+  std::atomic<bool> recovery_claimed_{false};
   std::mutex catalog_mutex_;
 
   // Serializes pending-record changes, so one record is never applied twice.

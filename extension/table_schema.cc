@@ -707,7 +707,7 @@ std::string CompressionText(int level) {
 }
 
 Status ParseOption(std::string_view table, std::string_view name, std::string_view value,
-                   StoreOptions* options) {
+                   TableOptions* options) {
   const std::string key = AsciiLowerCopy(name);
   auto invalid = [&](const char* expected) {
     return Status::InvalidArgument(TablePrefix(table) + "option " + key + ": invalid value '" +
@@ -720,7 +720,7 @@ Status ParseOption(std::string_view table, std::string_view name, std::string_vi
     *given = true;
     return Status::OK();
   };
-  StoreOptions::Given& given = options->given;
+  TableOptions::Given& given = options->given;
   if (key == "sync") {
     if (Status s = once(&given.sync); !s.ok()) return s;
     if (EqualsIgnoreCase(value, "full")) {
@@ -787,7 +787,7 @@ std::string OptionValue(std::string_view text, const std::vector<Token>& tokens)
   return std::string(text.substr(first.begin, tokens.back().end - first.begin));
 }
 
-Status CheckStoreOptions(const StoreOptions& o) {
+Status CheckTableOptions(const TableOptions& o) {
   if (o.sync != SyncMode::kFull && o.sync != SyncMode::kNormal && o.sync != SyncMode::kOff) {
     return Status::InvalidArgument("unknown sync mode");
   }
@@ -889,7 +889,7 @@ Status FinishSchema(TableSchema* schema) {
     columns[i].value_position = static_cast<int>(schema->value_columns.size());
     schema->value_columns.push_back(static_cast<int>(i));
   }
-  if (Status s = CheckStoreOptions(schema->options); !s.ok()) {
+  if (Status s = CheckTableOptions(schema->options); !s.ok()) {
     return s.WithContext(TablePrefix(table) + "options");
   }
   return Status::OK();
@@ -1010,7 +1010,7 @@ Status DecodeBody(RecordReader* in, TableSchema* schema) {
     if (v >= n) return Corrupt("key column index " + std::to_string(v) + " out of range");
     index = static_cast<int>(v);
   }
-  StoreOptions& o = schema->options;
+  TableOptions& o = schema->options;
   uint8_t sync, compression, bloom, given;
   uint64_t write_buffer_size, block_cache_size;
   if (!in->GetU8(&sync) || !in->GetU64(&write_buffer_size) || !in->GetU64(&block_cache_size) ||
@@ -1059,18 +1059,6 @@ std::string ColumnNamesText(const TableSchema& schema) {
 
 // --- Public functions ------------------------------------------------------------------
 
-const char* SyncModeName(SyncMode mode) {
-  switch (mode) {
-    case SyncMode::kFull:
-      return "full";
-    case SyncMode::kNormal:
-      return "normal";
-    case SyncMode::kOff:
-      return "off";
-  }
-  return "?";
-}
-
 const char* CollationName(Collation collation) {
   switch (collation) {
     case Collation::kBinary:
@@ -1083,7 +1071,7 @@ const char* CollationName(Collation collation) {
   return "?";
 }
 
-std::string StoreOptions::ToString() const {
+std::string TableOptions::ToString() const {
   return std::string("sync=") + SyncModeName(sync) +
          ", write_buffer_size=" + SizeText(write_buffer_size) +
          ", block_cache_size=" + SizeText(block_cache_size) +
@@ -1095,7 +1083,7 @@ namespace {
 
 // Compares the options `which` selects; the first difference goes to *difference.
 template <typename Select>
-bool CompareOptions(const StoreOptions& a, const StoreOptions& b, const char* a_role,
+bool CompareOptions(const TableOptions& a, const TableOptions& b, const char* a_role,
                     const char* b_role, Select which, std::string* difference) {
   auto differ = [&](const char* name, const std::string& x, const std::string& y) {
     if (difference != nullptr) {
@@ -1128,13 +1116,13 @@ bool CompareOptions(const StoreOptions& a, const StoreOptions& b, const char* a_
 
 }  // namespace
 
-bool StoreOptionsAgree(const StoreOptions& table, const StoreOptions& store,
+bool TableOptionsAgree(const TableOptions& table, const TableOptions& store,
                        std::string* difference) {
   return CompareOptions(
       table, store, "here", "for the store", [](bool given) { return given; }, difference);
 }
 
-bool SameStoreOptions(const StoreOptions& a, const StoreOptions& b, std::string* difference) {
+bool SameTableOptions(const TableOptions& a, const TableOptions& b, std::string* difference) {
   return CompareOptions(
       a, b, "in one", "in the other", [](bool) { return true; }, difference);
 }
@@ -1193,7 +1181,7 @@ std::string TableSchema::Serialize() const {
   PutU8(&out, static_cast<uint8_t>(options.compression_level));
   PutU8(&out, static_cast<uint8_t>(options.bloom_bits_per_key));
   PutString(&out, options.dir);
-  const StoreOptions::Given& g = options.given;
+  const TableOptions::Given& g = options.given;
   PutU8(&out, static_cast<uint8_t>((g.sync ? 1 : 0) | (g.write_buffer_size ? 2 : 0) |
                                    (g.block_cache_size ? 4 : 0) | (g.compression ? 8 : 0) |
                                    (g.bloom_bits_per_key ? 16 : 0) | (g.dir ? 32 : 0)));

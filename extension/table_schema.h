@@ -59,10 +59,12 @@
 // A <size> is a decimal number of bytes, optionally followed by k, m or g, with an
 // optional b or ib (k, kb, kib, KiB, ...): all of them are powers of 1024. Sizes are at
 // most 1 TiB. The options describe the store the table lives in, which all tables of
-// one database share: StoreOptionsAgree checks a table's options against the store's.
+// one database share: TableOptionsAgree checks a table's options against the store's.
 //
 // May include: the C++ standard library, extension/affinity_codec.h and strata/status.h.
 #pragma once
+
+#include "extension/sync_mode.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -82,17 +84,10 @@ inline constexpr std::string_view kHiddenKeyColumnName = "_strata_key";
 // the hidden key column too.
 inline constexpr size_t kMaxColumns = 1999;
 
-enum class SyncMode : uint8_t {
-  kFull,    // a returned COMMIT survives power loss (the log is fsynced)
-  kNormal,  // a returned COMMIT survives a process crash
-  kOff,     // no guarantee beyond what the OS happens to write
-};
-// "full", "normal" or "off".
-const char* SyncModeName(SyncMode mode);
 
 // The per-store options a table's arguments may set. Every field holds its default
 // unless the argument was given, which `given` records.
-struct StoreOptions {
+struct TableOptions {
   SyncMode sync = SyncMode::kFull;
   size_t write_buffer_size = size_t{64} << 20;
   size_t block_cache_size = size_t{64} << 20;
@@ -123,11 +118,11 @@ inline constexpr int kMaxBloomBitsPerKey = 30;
 // has; options `table` leaves at their defaults agree with anything. Otherwise false
 // and *difference (if not null) says which, e.g. "option sync is 'off' here but 'full'
 // for the store". This is the check for a table joining an existing store.
-bool StoreOptionsAgree(const StoreOptions& table, const StoreOptions& store,
+bool TableOptionsAgree(const TableOptions& table, const TableOptions& store,
                        std::string* difference);
 
 // True if all effective values (given or default) are equal; `given` is ignored.
-bool SameStoreOptions(const StoreOptions& a, const StoreOptions& b, std::string* difference);
+bool SameTableOptions(const TableOptions& a, const TableOptions& b, std::string* difference);
 
 enum class Collation : uint8_t { kBinary, kNocase, kRtrim };
 // "BINARY", "NOCASE" or "RTRIM".
@@ -153,7 +148,7 @@ class TableSchema {
   std::vector<ColumnDefinition> columns;  // user columns, in declaration order
   std::vector<int> key_columns;           // column indexes, in key order
   std::vector<int> value_columns;         // indexes of the non-key columns, in order
-  StoreOptions options;
+  TableOptions options;
 
   // The index of the hidden key column in the declared table (== columns.size()).
   int hidden_key_column() const { return static_cast<int>(columns.size()); }

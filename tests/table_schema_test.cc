@@ -513,7 +513,7 @@ TEST(TableSchemaParse, SyntaxErrorsQuoteTheArgument) {
 // --- Options -----------------------------------------------------------------------------
 
 TEST(TableSchemaOptions, DefaultsWhenNoneAreGiven) {
-  const StoreOptions o = MustParse({"a PRIMARY KEY"}).options;
+  const TableOptions o = MustParse({"a PRIMARY KEY"}).options;
   EXPECT_EQ(o.sync, SyncMode::kFull);
   EXPECT_EQ(o.write_buffer_size, size_t{64} << 20);
   EXPECT_EQ(o.block_cache_size, size_t{64} << 20);
@@ -646,32 +646,32 @@ TEST(TableSchemaOptions, OptionsMayComeAnywhere) {
   EXPECT_EQ(MustParse({"\"a=b\" PRIMARY KEY"}).columns[0].name, "a=b");
 }
 
-TEST(TableSchemaOptions, StoreOptionsAgreeComparesOnlyGivenOptions) {
-  StoreOptions store = MustParse({"sync=off", "bloom_bits_per_key=4"}).options;
+TEST(TableSchemaOptions, TableOptionsAgreeComparesOnlyGivenOptions) {
+  TableOptions store = MustParse({"sync=off", "bloom_bits_per_key=4"}).options;
   std::string difference;
-  EXPECT_TRUE(StoreOptionsAgree(MustParse({}).options, store, &difference));
-  EXPECT_TRUE(StoreOptionsAgree(MustParse({"sync=OFF"}).options, store, &difference));
-  EXPECT_FALSE(StoreOptionsAgree(MustParse({"sync=full"}).options, store, &difference));
+  EXPECT_TRUE(TableOptionsAgree(MustParse({}).options, store, &difference));
+  EXPECT_TRUE(TableOptionsAgree(MustParse({"sync=OFF"}).options, store, &difference));
+  EXPECT_FALSE(TableOptionsAgree(MustParse({"sync=full"}).options, store, &difference));
   EXPECT_EQ(difference, "option sync is 'full' here but 'off' for the store");
-  EXPECT_FALSE(StoreOptionsAgree(MustParse({"write_buffer_size=1m"}).options, store, &difference));
+  EXPECT_FALSE(TableOptionsAgree(MustParse({"write_buffer_size=1m"}).options, store, &difference));
   EXPECT_EQ(difference, "option write_buffer_size is '1MiB' here but '64MiB' for the store");
-  EXPECT_FALSE(StoreOptionsAgree(MustParse({"block_cache_size=100"}).options, store, nullptr));
-  EXPECT_FALSE(StoreOptionsAgree(MustParse({"compression=none"}).options, store, &difference));
+  EXPECT_FALSE(TableOptionsAgree(MustParse({"block_cache_size=100"}).options, store, nullptr));
+  EXPECT_FALSE(TableOptionsAgree(MustParse({"compression=none"}).options, store, &difference));
   EXPECT_EQ(difference, "option compression is 'none' here but 'zstd:1' for the store");
-  EXPECT_FALSE(StoreOptionsAgree(MustParse({"bloom_bits_per_key=10"}).options, store, &difference));
+  EXPECT_FALSE(TableOptionsAgree(MustParse({"bloom_bits_per_key=10"}).options, store, &difference));
   EXPECT_EQ(difference, "option bloom_bits_per_key is '10' here but '4' for the store");
-  EXPECT_FALSE(StoreOptionsAgree(MustParse({"dir=/x"}).options, store, &difference));
+  EXPECT_FALSE(TableOptionsAgree(MustParse({"dir=/x"}).options, store, &difference));
   EXPECT_EQ(difference, "option dir is '/x' here but '' for the store");
 }
 
-TEST(TableSchemaOptions, SameStoreOptionsComparesEffectiveValues) {
+TEST(TableSchemaOptions, SameTableOptionsComparesEffectiveValues) {
   std::string difference;
   EXPECT_TRUE(
-      SameStoreOptions(MustParse({}).options, MustParse({"sync=full"}).options, &difference));
+      SameTableOptions(MustParse({}).options, MustParse({"sync=full"}).options, &difference));
   EXPECT_FALSE(
-      SameStoreOptions(MustParse({}).options, MustParse({"sync=normal"}).options, &difference));
+      SameTableOptions(MustParse({}).options, MustParse({"sync=normal"}).options, &difference));
   EXPECT_EQ(difference, "option sync is 'full' in one but 'normal' in the other");
-  EXPECT_FALSE(SameStoreOptions(MustParse({"block_cache_size=0"}).options, MustParse({}).options,
+  EXPECT_FALSE(SameTableOptions(MustParse({"block_cache_size=0"}).options, MustParse({}).options,
                                 &difference));
   EXPECT_EQ(difference, "option block_cache_size is '0' in one but '64MiB' in the other");
 }
@@ -784,9 +784,9 @@ void ExpectSameSchema(const TableSchema& a, const TableSchema& b) {
   EXPECT_EQ(a.key_columns, b.key_columns);
   EXPECT_EQ(a.value_columns, b.value_columns);
   std::string difference;
-  EXPECT_TRUE(SameStoreOptions(a.options, b.options, &difference)) << difference;
-  const StoreOptions::Given& g = a.options.given;
-  const StoreOptions::Given& h = b.options.given;
+  EXPECT_TRUE(SameTableOptions(a.options, b.options, &difference)) << difference;
+  const TableOptions::Given& g = a.options.given;
+  const TableOptions::Given& h = b.options.given;
   EXPECT_EQ(g.sync, h.sync);
   EXPECT_EQ(g.write_buffer_size, h.write_buffer_size);
   EXPECT_EQ(g.block_cache_size, h.block_cache_size);

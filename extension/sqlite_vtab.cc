@@ -1,0 +1,982 @@
+// The strata virtual table module.
+//
+//   .load ./build/strata
+//   CREATE VIRTUAL TABLE kv USING strata;                 -- key PRIMARY KEY, value
+//   CREATE VIRTUAL TABLE users USING strata(id INTEGER PRIMARY KEY, name TEXT, email TEXT);
+//   CREATE VIRTUAL TABLE events USING strata(user_id INTEGER, ts INTEGER, body BLOB,
+//                                            PRIMARY KEY (user_id, ts), sync=normal);
+//   SELECT * FROM users WHERE id = 1;                     -- a point get in the LSM store
+//
+// Each table is a key range of a store (extension/store.h) shared by every strata table
+// of the database file. The declared schema seen by SQLite is the user's columns plus
+// a hidden column holding the encoded primary key, which is the table's single-column
+// PRIMARY KEY (SQLite requires that of a writable WITHOUT ROWID virtual table); this
+// module enforces and presents the user's key columns. Rows: key = table prefix +
+// key_codec encoding of the key columns; value = row_codec encoding of the others.
+//
+// Transactions: writes go to the connection's TransactionBuffer for the store (seen by
+// its own reads), are written durably as a pending record at xSync together with a
+// row in the main database's strata_commit_log table, and applied at xCommit. On
+// open, pending records whose id the main database committed are applied, the rest
+// discarded, so a transaction over strata and ordinary tables commits atomically.
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "extension/affinity_codec.h"
+#include "extension/best_index_plan.h"
+#include "extension/key_codec.h"
+#include "extension/row_codec.h"
+#include "extension/sqlite_bridge.h"
+#include "extension/sqlite_connection.h"
+#include "extension/sqlite_vtab.h"
+#include "extension/store.h"
+#include "extension/table_schema.h"
+#include "strata/db.h"
+
+namespace strata::sql {
+namespace {
+
+constexpr const char* kCommitLogTable = "strata_commit_log";
+
+struct StrataTable {
+  sqlite3_vtab base;  // must come first: SQLite sees a sqlite3_vtab*
+  sqlite3* db = nullptr;
+  std::shared_ptr<ConnectionState> connection;
+  std::shared_ptr<Store> store;
+  bool store_is_durable = false;  // on disk: commits go through the commit log
+  std::string schema_name;        // "main", "temp", or an attached database
+  std::string table_name;
+  TableSchema schema;
+  uint32_t table_id = 0;
+  std::string prefix;        // every row key starts with it
+  std::string prefix_end;    // first key after the table
+  std::vector<int> key_columns;    // user column indexes in key order
+  std::vector<int> value_columns;  // the other user columns, in schema order
+  std::vector<int> value_index;    // user column -> index among value columns, or -1
+  std::vector<int> key_position;   // user column -> position in the key, or -1
+  int hidden_key_column = 0;       // index of the hidden encoded-key column
+};
+
+StrataTable* AsTable(sqlite3_vtab* vtab) { return reinterpret_cast<StrataTable*>(vtab); }
+
+std::string QuoteIdentifier(std::string_view name) {
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
+// Sets the table's error message and returns the SQLite code for s.
+int Fail(StrataTable* table, const Status& s) {
+  SetErrorMessage(&table->base.zErrMsg, "strata table " + table->table_name + ": " +
+                                            s.ToString());
+  return SqliteCode(s);
+}
+
+int FailConstraint(StrataTable* table, int code, const std::string& message) {
+  SetErrorMessage(&table->base.zErrMsg, message);
+  return code;
+}
+
+// Runs sql on the table's connection (e.g. the commit log); returns the SQLite code.
+int Exec(sqlite3* db, const std::string& sql, char** error) {
+  return sqlite3_exec(db, sql.c_str(), nullptr, nullptr, error);
+}
+
+// Where the store of database `schema_name` lives: next to its file, or in memory
+// for :memory: and temp databases.
+void StoreLocation(sqlite3* db, const std::string& schema_name, const TableSchema& schema,
+                   std::string* path, bool* in_memory) {
+  const char* file = sqlite3_db_filename(db, schema_name.c_str());
+  if (!schema.options.dir.empty()) {
+    *path = schema.options.dir;
+    *in_memory = false;
+  } else if (file == nullptr || file[0] == '\0' || schema_name == "temp") {
+    char name[96];
+    std::snprintf(name, sizeof(name), "memory:%p:%s", static_cast<void*>(db),
+                  schema_name.c_str());
+    *path = name;
+    *in_memory = true;
+  } else {
+    *path = std::string(file) + "-strata";
+    *in_memory = false;
+  }
+}
+
+StoreOptions ToStoreOptions(const TableSchema& schema) {
+  StoreOptions options;
+  options.sync = schema.options.sync;
+  options.write_buffer_size = schema.options.write_buffer_size;
+  options.block_cache_size = schema.options.block_cache_size;
+  options.compression_level = schema.options.compression_level;
+  options.bloom_bits_per_key = schema.options.bloom_bits_per_key;
+  return options;
+}
+
+// Applies or discards the pending transactions a crash left in a freshly opened store,
+// asking the main database which ones committed.
+Status RecoverPendingTransactions(sqlite3* db, const std::string& schema_name, Store* store) {
+  std::vector<uint64_t> pending;
+  Status s = store->ListPending(&pending);
+  if (!s.ok() || pending.empty()) return s;
+  std::string sql = "SELECT 1 FROM " + QuoteIdentifier(schema_name) + "." + kCommitLogTable +
+                    " WHERE txid = ?";
+  sqlite3_stmt* stmt = nullptr;
+  bool have_log = sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK;
+  for (uint64_t txid : pending) {
+    bool committed = false;
+    if (have_log) {
+      sqlite3_reset(stmt);
+      sqlite3_bind_int64(stmt, 1, static_cast<sqlite3_int64>(txid));
+      committed = sqlite3_step(stmt) == SQLITE_ROW;
+    }
+    s = committed ? store->ApplyPending(txid) : store->DiscardPending(txid);
+    if (!s.ok()) break;
+  }
+  sqlite3_finalize(stmt);
+  return s;
+}
+
+void FillColumnMaps(StrataTable* table) {
+  const auto& columns = table->schema.columns;
+  table->hidden_key_column = static_cast<int>(columns.size());
+  table->key_columns = table->schema.key_columns;
+  table->value_index.assign(columns.size(), -1);
+  table->key_position.assign(columns.size(), -1);
+  for (size_t k = 0; k < table->key_columns.size(); k++) {
+    table->key_position[table->key_columns[k]] = static_cast<int>(k);
+  }
+  for (size_t i = 0; i < columns.size(); i++) {
+    if (table->key_position[i] >= 0) continue;
+    table->value_index[i] = static_cast<int>(table->value_columns.size());
+    table->value_columns.push_back(static_cast<int>(i));
+  }
+}
+
+// xCreate (create = true) and xConnect.
+int CreateOrConnect(sqlite3* db, void* aux, int argc, const char* const* argv,
+                    sqlite3_vtab** out, char** error, bool create) {
+  auto connection = *static_cast<std::shared_ptr<ConnectionState>*>(aux);
+  std::vector<std::string_view> args;
+  for (int i = 3; i < argc; i++) args.emplace_back(argv[i]);
+  auto table = std::make_unique<StrataTable>();
+  std::memset(&table->base, 0, sizeof(table->base));
+  table->db = db;
+  table->connection = connection;
+  table->schema_name = argv[1];
+  table->table_name = argv[2];
+  Status s = ParseTableSchema(table->table_name, args, &table->schema);
+  if (!s.ok()) {
+    SetErrorMessage(error, s.message());
+    return SQLITE_ERROR;
+  }
+  FillColumnMaps(table.get());
+
+  std::string path;
+  bool in_memory;
+  StoreLocation(db, table->schema_name, table->schema, &path, &in_memory);
+  table->store_is_durable = !in_memory;
+  s = Store::Acquire(path, in_memory, ToStoreOptions(table->schema), &table->store);
+  if (s.ok()) {
+    // Only options this table states must match the open store's.
+    StoreOptions requested = table->store->options();
+    const TableOptions& given = table->schema.options;
+    if (given.given.sync) requested.sync = given.sync;
+    if (given.given.write_buffer_size) requested.write_buffer_size = given.write_buffer_size;
+    if (given.given.block_cache_size) requested.block_cache_size = given.block_cache_size;
+    if (given.given.compression) requested.compression_level = given.compression_level;
+    if (given.given.bloom_bits_per_key) requested.bloom_bits_per_key = given.bloom_bits_per_key;
+    std::string conflict = table->store->OptionsConflict(requested);
+    if (!conflict.empty()) s = Status::InvalidArgument(conflict);
+  }
+  if (s.ok() && table->store->ClaimRecovery() && table->store_is_durable) {
+    s = RecoverPendingTransactions(db, table->schema_name, table->store.get());
+  }
+  if (!s.ok()) {
+    SetErrorMessage(error, "strata table " + table->table_name + ": " + s.ToString());
+    return SqliteCode(s);
+  }
+
+  Store::TableEntry entry;
+  if (create) {
+    if (table->store_is_durable) {
+      std::string sql = "CREATE TABLE IF NOT EXISTS " + QuoteIdentifier(table->schema_name) +
+                        "." + kCommitLogTable + "(txid INTEGER PRIMARY KEY)";
+      int rc = Exec(db, sql, error);
+      if (rc != SQLITE_OK) return rc;
+    }
+    // SQLite's schema decides what exists: a catalog entry without a SQLite table is
+    // left over from a CREATE that was rolled back or a database file replaced.
+    if (table->store->FindTable(table->table_name, &entry).ok()) {
+      s = table->store->DropTable(table->table_name);
+    }
+    if (s.ok()) s = table->store->CreateTable(table->table_name, table->schema.Serialize(), &entry);
+  } else {
+    s = table->store->FindTable(table->table_name, &entry);
+    if (s.IsNotFound()) {
+      s = Status::NotFound("not in the store at " + table->store->path() +
+                           " (the store directory is missing or belongs to another database)");
+    } else if (s.ok()) {
+      TableSchema stored;
+      std::string difference;
+      s = TableSchema::Deserialize(entry.schema, &stored);
+      if (s.ok() && !stored.SameShape(table->schema, &difference)) {
+        s = Status::InvalidArgument("schema disagrees with the store's catalog: " + difference);
+      }
+    }
+  }
+  if (!s.ok()) {
+    SetErrorMessage(error, "strata table " + table->table_name + ": " + s.ToString());
+    return SqliteCode(s);
+  }
+  table->table_id = entry.id;
+  table->prefix = Store::TableKeyPrefix(entry.id);
+  table->prefix_end = Store::TableKeyPrefix(entry.id + 1);
+
+  int rc = sqlite3_declare_vtab(db, table->schema.DeclareVtabSql().c_str());
+  if (rc != SQLITE_OK) {
+    SetErrorMessage(error, "strata table " + table->table_name +
+                               ": cannot declare schema: " + sqlite3_errmsg(db));
+    return rc;
+  }
+  sqlite3_vtab_config(db, SQLITE_VTAB_CONSTRAINT_SUPPORT, 1);
+  connection->RegisterTable(table->table_name,
+                            {table->store, table->prefix, table->prefix_end});
+  *out = &table.release()->base;
+  return SQLITE_OK;
+}
+
+int xCreate(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite3_vtab** out,
+            char** error) {
+  return CreateOrConnect(db, aux, argc, argv, out, error, /*create=*/true);
+}
+
+int xConnect(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite3_vtab** out,
+             char** error) {
+  return CreateOrConnect(db, aux, argc, argv, out, error, /*create=*/false);
+}
+
+int xDisconnect(sqlite3_vtab* vtab) {
+  StrataTable* table = AsTable(vtab);
+  table->connection->UnregisterTable(table->table_name);
+  delete table;
+  return SQLITE_OK;
+}
+
+int xDestroy(sqlite3_vtab* vtab) {
+  StrataTable* table = AsTable(vtab);
+  Status s = table->store->DropTable(table->table_name);
+  if (!s.ok() && !s.IsNotFound()) return Fail(table, s);
+  table->connection->UnregisterTable(table->table_name);
+  delete table;
+  return SQLITE_OK;
+}
+
+int xRename(sqlite3_vtab* vtab, const char* new_name) {
+  StrataTable* table = AsTable(vtab);
+  Status s = table->store->RenameTable(table->table_name, new_name);
+  if (!s.ok()) return Fail(table, s);
+  table->connection->UnregisterTable(table->table_name);
+  table->table_name = new_name;
+  table->connection->RegisterTable(table->table_name,
+                                   {table->store, table->prefix, table->prefix_end});
+  return SQLITE_OK;
+}
+
+// ---------------------------------------------------------------------------------
+// Planning: translate sqlite3_index_info to and from best_index_plan.h.
+
+PlanOp ToPlanOp(unsigned char op) {
+  switch (op) {
+    case SQLITE_INDEX_CONSTRAINT_EQ: return PlanOp::kEq;
+    case SQLITE_INDEX_CONSTRAINT_GT: return PlanOp::kGt;
+    case SQLITE_INDEX_CONSTRAINT_GE: return PlanOp::kGe;
+    case SQLITE_INDEX_CONSTRAINT_LT: return PlanOp::kLt;
+    case SQLITE_INDEX_CONSTRAINT_LE: return PlanOp::kLe;
+    case SQLITE_INDEX_CONSTRAINT_IS: return PlanOp::kIs;
+    case SQLITE_INDEX_CONSTRAINT_ISNULL: return PlanOp::kIsNull;
+    case SQLITE_INDEX_CONSTRAINT_ISNOTNULL: return PlanOp::kIsNotNull;
+    case SQLITE_INDEX_CONSTRAINT_NE: return PlanOp::kNe;
+    case SQLITE_INDEX_CONSTRAINT_LIMIT: return PlanOp::kLimit;
+    case SQLITE_INDEX_CONSTRAINT_OFFSET: return PlanOp::kOffset;
+    default: return PlanOp::kOther;
+  }
+}
+
+// Rows of the table, estimated from the store's size (the planner's costs only need
+// the order of magnitude): about 150 bytes per row on disk.
+uint64_t EstimateTableRows(StrataTable* table) {
+  Statistics stats;
+  table->store->db()->GetStatistics(&stats);
+  uint64_t bytes = stats.memtable_bytes;
+  for (const auto& level : stats.levels) bytes += level.bytes;
+  return std::max<uint64_t>(1000, bytes / 150);
+}
+
+int xBestIndex(sqlite3_vtab* vtab, sqlite3_index_info* info) {
+  StrataTable* table = AsTable(vtab);
+  PlanInput input;
+  input.key_columns = table->key_columns;
+  input.hidden_key_column = table->hidden_key_column;
+  for (const auto& column : table->schema.columns) input.column_names.push_back(column.name);
+  input.column_names.push_back(std::string(kHiddenKeyColumnName));
+  input.distinct = static_cast<PlanDistinct>(sqlite3_vtab_distinct(info));
+  for (int i = 0; i < info->nConstraint; i++) {
+    const auto& c = info->aConstraint[i];
+    PlanConstraint constraint;
+    constraint.column = c.iColumn;
+    constraint.op = ToPlanOp(c.op);
+    constraint.usable = c.usable != 0;
+    if (constraint.op == PlanOp::kEq && c.usable && sqlite3_vtab_in(info, i, -1)) {
+      constraint.op = PlanOp::kIn;
+    }
+    const char* collation = sqlite3_vtab_collation(info, i);
+    constraint.collation_is_binary =
+        collation == nullptr || sqlite3_stricmp(collation, "BINARY") == 0;
+    input.constraints.push_back(constraint);
+  }
+  for (int i = 0; i < info->nOrderBy; i++) {
+    input.order_by.push_back({info->aOrderBy[i].iColumn, info->aOrderBy[i].desc != 0});
+  }
+  input.estimated_table_rows = EstimateTableRows(table);
+  // LIMIT/OFFSET stay with SQLite: 3.40.1 passes them even where stopping early is
+  // wrong (docs/planning.md); SQLite stops stepping the cursor at the limit anyway.
+  input.allow_limit_offset = false;
+
+  BestIndexPlan plan = PlanBestIndex(input);
+  for (int i = 0; i < info->nConstraint; i++) {
+    info->aConstraintUsage[i].argvIndex = plan.constraint_usage[i].argv_index;
+    info->aConstraintUsage[i].omit = plan.constraint_usage[i].omit ? 1 : 0;
+    if (plan.constraint_usage[i].in_all_at_once) sqlite3_vtab_in(info, i, 1);
+  }
+  info->orderByConsumed = plan.order_by_consumed ? 1 : 0;
+  info->estimatedCost = plan.estimated_cost;
+  info->estimatedRows = static_cast<sqlite3_int64>(plan.estimated_rows);
+  if (plan.unique) info->idxFlags |= SQLITE_INDEX_SCAN_UNIQUE;
+  info->idxNum = plan.idx_num;
+  std::string idx_str = plan.idx_str;
+  info->idxStr = sqlite3_mprintf("%s", idx_str.c_str());
+  info->needToFreeIdxStr = 1;
+  return SQLITE_OK;
+}
+
+// ---------------------------------------------------------------------------------
+// Cursors.
+
+// One key range to visit: [lower, upper), or one exact key (a point get).
+struct KeyRange {
+  std::string lower;
+  std::string upper;
+  bool point = false;
+};
+
+struct StrataCursor {
+  sqlite3_vtab_cursor base;  // must come first
+  StrataTable* table = nullptr;
+  const Snapshot* snapshot = nullptr;
+
+  std::vector<KeyRange> ranges;  // visited in order (already reversed for DESC)
+  size_t range_index = 0;
+  bool descending = false;
+  std::unique_ptr<Iterator> iter;  // over the current non-point range
+  int64_t limit = -1;              // rows still to return; -1 = no limit
+  int64_t offset = 0;              // rows still to skip
+
+  bool eof = true;
+  std::string key;    // current row's full key
+  std::string value;  // current row's encoded non-key columns
+  bool key_decoded = false;
+  std::vector<SqlValue> key_values;
+  std::vector<std::string> key_scratch;
+  RowReader row;
+  std::string text_buffer;
+  Status status;
+};
+
+StrataCursor* AsCursor(sqlite3_vtab_cursor* cursor) {
+  return reinterpret_cast<StrataCursor*>(cursor);
+}
+
+int xOpen(sqlite3_vtab* vtab, sqlite3_vtab_cursor** out) {
+  StrataTable* table = AsTable(vtab);
+  auto cursor = std::make_unique<StrataCursor>();
+  std::memset(&cursor->base, 0, sizeof(cursor->base));
+  cursor->table = table;
+  // One snapshot per cursor: a statement's reads (e.g. every probe of a join's inner
+  // loop) see one consistent state of the store.
+  cursor->snapshot = table->store->db()->GetSnapshot();
+  cursor->key_values.resize(table->key_columns.size());
+  cursor->key_scratch.resize(table->key_columns.size());
+  *out = &cursor.release()->base;
+  return SQLITE_OK;
+}
+
+int xClose(sqlite3_vtab_cursor* base) {
+  StrataCursor* cursor = AsCursor(base);
+  cursor->iter.reset();
+  cursor->table->store->db()->ReleaseSnapshot(cursor->snapshot);
+  delete cursor;
+  return SQLITE_OK;
+}
+
+// Reads key at the cursor's snapshot, through the connection's own buffered writes.
+Status ReadRow(StrataCursor* cursor, const std::string& key, std::string* value, bool* found) {
+  StrataTable* table = cursor->table;
+  if (StoreTransaction* txn = table->connection->WritingTransaction(table->store.get())) {
+    switch (txn->buffer.Get(key, value)) {
+      case TransactionBuffer::Lookup::kValue: *found = true; return Status::OK();
+      case TransactionBuffer::Lookup::kDeleted: *found = false; return Status::OK();
+      case TransactionBuffer::Lookup::kAbsent: break;
+    }
+  }
+  ReadOptions read;
+  read.snapshot = cursor->snapshot;
+  Status s = table->store->db()->Get(read, key, value);
+  *found = s.ok();
+  return s.IsNotFound() ? Status::OK() : s;
+}
+
+std::unique_ptr<Iterator> NewRangeIterator(StrataCursor* cursor) {
+  StrataTable* table = cursor->table;
+  ReadOptions read;
+  read.snapshot = cursor->snapshot;
+  std::unique_ptr<Iterator> it = table->store->db()->NewIterator(read);
+  if (StoreTransaction* txn = table->connection->WritingTransaction(table->store.get())) {
+    if (!txn->buffer.empty()) it = txn->buffer.NewMergedIterator(std::move(it));
+  }
+  return it;
+}
+
+// Moves to the next row in the current or following ranges; sets eof at the end.
+void FindRow(StrataCursor* cursor, bool advance) {
+  cursor->key_decoded = false;
+  while (cursor->range_index < cursor->ranges.size()) {
+    const KeyRange& range = cursor->ranges[cursor->range_index];
+    if (range.point) {
+      if (!advance) {
+        bool found = false;
+        cursor->status = ReadRow(cursor, range.lower, &cursor->value, &found);
+        if (!cursor->status.ok()) break;
+        if (found) {
+          cursor->key = range.lower;
+          cursor->eof = false;
+          return;
+        }
+      }
+      advance = false;
+      cursor->range_index++;
+      continue;
+    }
+    if (cursor->iter == nullptr) {
+      cursor->iter = NewRangeIterator(cursor);
+      if (cursor->descending) {
+        cursor->iter->Seek(range.upper);
+        if (cursor->iter->Valid()) {
+          cursor->iter->Prev();
+        } else {
+          cursor->iter->SeekToLast();
+        }
+      } else {
+        cursor->iter->Seek(range.lower);
+      }
+      advance = false;
+    }
+    if (advance) {
+      if (cursor->descending) {
+        cursor->iter->Prev();
+      } else {
+        cursor->iter->Next();
+      }
+      advance = false;
+    }
+    Iterator* it = cursor->iter.get();
+    if (it->Valid()) {
+      std::string_view k = it->key();
+      bool inside = cursor->descending ? k >= std::string_view(range.lower)
+                                       : k < std::string_view(range.upper);
+      if (inside) {
+        cursor->key.assign(k);
+        cursor->value.assign(it->value());
+        cursor->eof = false;
+        return;
+      }
+    }
+    cursor->status = it->status();
+    if (!cursor->status.ok()) break;
+    cursor->iter.reset();
+    cursor->range_index++;
+  }
+  cursor->eof = true;
+}
+
+// Moves to the next row, honouring a pushed-down OFFSET and LIMIT.
+void Step(StrataCursor* cursor, bool advance) {
+  if (cursor->limit == 0) {
+    cursor->eof = true;
+    return;
+  }
+  FindRow(cursor, advance);
+  while (!cursor->eof && cursor->offset > 0) {
+    cursor->offset--;
+    FindRow(cursor, true);
+  }
+  if (!cursor->eof && cursor->limit > 0) cursor->limit--;
+}
+
+// The bounds of one key column compared with `value` (already converted with the
+// column's affinity), appended after `prefix`.
+std::string ColumnKey(const std::string& prefix, const SqlValue& value) {
+  std::string key = prefix;
+  AppendKeyColumn(&key, value);
+  return key;
+}
+
+// Constraints on the hidden encoded-key column compare BLOBs with the stored key
+// bytes: a BLOB bound is a key bound; any other value sorts before every BLOB.
+int FilterOnEncodedKey(StrataCursor* cursor, const DecodedPlan& plan, sqlite3_value** argv) {
+  StrataTable* table = cursor->table;
+  KeyRange range{table->prefix, table->prefix_end, false};
+  auto key_of = [&](sqlite3_value* v, std::string* key) {
+    if (sqlite3_value_type(v) != SQLITE_BLOB) return false;
+    *key = table->prefix;
+    key->append(static_cast<const char*>(sqlite3_value_blob(v)), sqlite3_value_bytes(v));
+    return true;
+  };
+  std::string key;
+  if (plan.kind == PlanKind::kPoint) {
+    if (!key_of(argv[plan.eq_argv(0) - 1], &key)) return SQLITE_OK;
+    cursor->ranges.push_back({key, std::string(), true});
+  } else {
+    for (const PlanBound& bound : plan.bounds()) {
+      sqlite3_value* v = argv[bound.argv - 1];
+      bool is_blob = key_of(v, &key);
+      bool lower = bound.op == PlanOp::kGt || bound.op == PlanOp::kGe;
+      if (sqlite3_value_type(v) == SQLITE_NULL) return SQLITE_OK;
+      if (!is_blob) {
+        if (!lower) return SQLITE_OK;  // nothing is below a non-BLOB
+        continue;                      // everything is above it
+      }
+      if (bound.op == PlanOp::kGt) key.push_back('\0');  // the next byte string
+      if (bound.op == PlanOp::kLe) key.push_back('\0');
+      if (lower) {
+        range.lower = std::max(range.lower, key);
+      } else {
+        range.upper = std::min(range.upper, key);
+      }
+    }
+    if (range.lower < range.upper) cursor->ranges.push_back(std::move(range));
+  }
+  Step(cursor, /*advance=*/false);
+  if (!cursor->status.ok()) return Fail(table, cursor->status);
+  return SQLITE_OK;
+}
+
+int xFilter(sqlite3_vtab_cursor* base, int idx_num, const char* idx_str, int argc,
+            sqlite3_value** argv) {
+  StrataCursor* cursor = AsCursor(base);
+  StrataTable* table = cursor->table;
+  cursor->iter.reset();
+  cursor->ranges.clear();
+  cursor->range_index = 0;
+  cursor->status = Status::OK();
+  cursor->eof = true;
+
+  DecodedPlan plan;
+  if (!DecodePlan(idx_num, idx_str != nullptr ? idx_str : "", table->key_columns.size(), &plan) ||
+      plan.argv_count > argc) {
+    return Fail(table, Status::Corruption("cannot decode query plan '" +
+                                          std::string(idx_str != nullptr ? idx_str : "") + "'"));
+  }
+  cursor->descending = plan.descending;
+  cursor->limit = -1;
+  cursor->offset = 0;
+  if (plan.limit_argv > 0) cursor->limit = std::max<int64_t>(0, sqlite3_value_int64(argv[plan.limit_argv - 1]));
+  if (plan.offset_argv > 0) cursor->offset = std::max<int64_t>(0, sqlite3_value_int64(argv[plan.offset_argv - 1]));
+
+  // The key prefix fixed by equality constraints, each value converted with its
+  // column's affinity exactly as an ordinary table compares it.
+  std::string prefix = table->prefix;
+  std::string text_buffer;
+  bool empty = false;
+  if (plan.kind == PlanKind::kEmpty) return SQLITE_OK;
+  if (plan.encoded_key) return FilterOnEncodedKey(cursor, plan, argv);
+  for (int k = 0; k < plan.eq_count; k++) {
+    int column = table->key_columns[k];
+    SqlValue v = ApplyAffinity(table->schema.columns[column].affinity,
+                               ToSqlValue(argv[plan.eq_argv(k) - 1]), &text_buffer);
+    if (v.is_null()) empty = true;  // key columns are never NULL
+    AppendKeyColumn(&prefix, v);
+  }
+  const size_t fixed = static_cast<size_t>(plan.eq_count);
+  if (empty) return SQLITE_OK;
+
+  if (plan.kind == PlanKind::kPoint) {
+    cursor->ranges.push_back({prefix, std::string(), true});
+  } else if (plan.kind == PlanKind::kInList) {
+    int column = table->key_columns[fixed];
+    std::vector<std::string> keys;
+    sqlite3_value* v = nullptr;
+    for (int rc = sqlite3_vtab_in_first(argv[plan.in_argv - 1], &v); rc == SQLITE_OK && v != nullptr;
+         rc = sqlite3_vtab_in_next(argv[plan.in_argv - 1], &v)) {
+      SqlValue converted =
+          ApplyAffinity(table->schema.columns[column].affinity, ToSqlValue(v), &text_buffer);
+      if (!converted.is_null()) keys.push_back(ColumnKey(prefix, converted));
+    }
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    if (cursor->descending) std::reverse(keys.begin(), keys.end());
+    bool complete_key = fixed + 1 == table->key_columns.size();
+    for (std::string& key : keys) {
+      if (complete_key) {
+        cursor->ranges.push_back({std::move(key), std::string(), true});
+      } else {
+        std::string end = KeyPrefixEnd(key);
+        cursor->ranges.push_back({std::move(key), std::move(end), false});
+      }
+    }
+  } else {
+    KeyRange range{prefix, prefix == table->prefix ? table->prefix_end : KeyPrefixEnd(prefix), false};
+    if (plan.kind == PlanKind::kRange && fixed < table->key_columns.size()) {
+      int column = table->key_columns[fixed];
+      Affinity affinity = table->schema.columns[column].affinity;
+      for (const PlanBound& bound : plan.bounds()) {
+        std::string buffer;
+        SqlValue v = ApplyAffinity(affinity, ToSqlValue(argv[bound.argv - 1]), &buffer);
+        if (v.is_null()) return SQLITE_OK;  // a comparison with NULL is never true
+        std::string at = ColumnKey(prefix, v);
+        std::string candidate;
+        switch (bound.op) {
+          case PlanOp::kGt: candidate = KeyPrefixEnd(at); break;
+          case PlanOp::kGe: candidate = at; break;
+          case PlanOp::kLt: candidate = at; break;
+          case PlanOp::kLe: candidate = KeyPrefixEnd(at); break;
+          default: continue;
+        }
+        if (bound.op == PlanOp::kGt || bound.op == PlanOp::kGe) {
+          range.lower = std::max(range.lower, candidate);
+        } else {
+          range.upper = std::min(range.upper, candidate);
+        }
+      }
+    }
+    if (range.lower < range.upper) cursor->ranges.push_back(std::move(range));
+  }
+  Step(cursor, /*advance=*/false);
+  if (!cursor->status.ok()) return Fail(table, cursor->status);
+  return SQLITE_OK;
+}
+
+int xNext(sqlite3_vtab_cursor* base) {
+  StrataCursor* cursor = AsCursor(base);
+  Step(cursor, /*advance=*/true);
+  if (!cursor->status.ok()) return Fail(cursor->table, cursor->status);
+  return SQLITE_OK;
+}
+
+int xEof(sqlite3_vtab_cursor* base) { return AsCursor(base)->eof ? 1 : 0; }
+
+// Decodes the key columns of the current row (once per row).
+Status DecodeKey(StrataCursor* cursor) {
+  if (cursor->key_decoded) return Status::OK();
+  StrataTable* table = cursor->table;
+  std::string_view input(cursor->key);
+  input.remove_prefix(table->prefix.size());
+  for (size_t k = 0; k < table->key_columns.size(); k++) {
+    if (!DecodeKeyColumn(&input, &cursor->key_values[k], &cursor->key_scratch[k])) {
+      return Status::Corruption("undecodable key in the store at " + table->store->path());
+    }
+  }
+  if (!cursor->row.Reset(cursor->value)) {
+    return Status::Corruption(std::string("undecodable row: ") + cursor->row.error());
+  }
+  cursor->key_decoded = true;
+  return Status::OK();
+}
+
+int xColumn(sqlite3_vtab_cursor* base, sqlite3_context* ctx, int column) {
+  StrataCursor* cursor = AsCursor(base);
+  StrataTable* table = cursor->table;
+  if (column == table->hidden_key_column) {
+    std::string_view encoded(cursor->key);
+    encoded.remove_prefix(table->prefix.size());
+    sqlite3_result_blob64(ctx, encoded.data(), encoded.size(), SQLITE_TRANSIENT);
+    return SQLITE_OK;
+  }
+  Status s = DecodeKey(cursor);
+  if (!s.ok()) {
+    sqlite3_result_error(ctx, s.ToString().c_str(), -1);
+    return Fail(table, s);
+  }
+  SqlValue v;
+  int position = table->key_position[column];
+  if (position >= 0) {
+    if (!cursor->row.FindKeyOverride(position, &v)) {
+      // Decoded keys are numbers in canonical form: show them as the column stores them.
+      v = ApplyAffinity(table->schema.columns[column].affinity, cursor->key_values[position],
+                        &cursor->text_buffer);
+    }
+  } else if (!cursor->row.Column(table->value_index[column], &v)) {
+    s = Status::Corruption(std::string("undecodable row: ") + cursor->row.error());
+    sqlite3_result_error(ctx, s.ToString().c_str(), -1);
+    return Fail(table, s);
+  }
+  ResultSqlValue(ctx, v);
+  return SQLITE_OK;
+}
+
+int xRowid(sqlite3_vtab_cursor* base, sqlite3_int64*) {
+  return Fail(AsCursor(base)->table, Status::NotSupported("a strata table has no rowid"));
+}
+
+// ---------------------------------------------------------------------------------
+// Writes and transactions.
+
+int BusyTimeoutMillis(sqlite3* db) {
+  sqlite3_stmt* stmt = nullptr;
+  int timeout = 0;
+  if (sqlite3_prepare_v2(db, "PRAGMA busy_timeout", -1, &stmt, nullptr) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW) {
+    timeout = sqlite3_column_int(stmt, 0);
+  }
+  sqlite3_finalize(stmt);
+  return timeout;
+}
+
+StoreTransaction* BeginWriting(StrataTable* table, Status* s) {
+  StoreTransaction* txn = table->connection->TransactionFor(table->store);
+  if (!txn->writing) {
+    *s = table->store->BeginWrite(table->connection.get(),
+                                  std::chrono::milliseconds(BusyTimeoutMillis(table->db)));
+    if (!s->ok()) {
+      table->connection->EndTransaction(table->store.get());
+      return nullptr;
+    }
+    txn->writing = true;
+  }
+  return txn;
+}
+
+int xBegin(sqlite3_vtab* vtab) {
+  StrataTable* table = AsTable(vtab);
+  Status s;
+  if (BeginWriting(table, &s) == nullptr) return Fail(table, s);
+  return SQLITE_OK;
+}
+
+// Whether key holds a row, as this transaction sees it.
+Status KeyExists(StrataTable* table, StoreTransaction* txn, const std::string& key, bool* exists) {
+  std::string value;
+  switch (txn->buffer.Get(key, &value)) {
+    case TransactionBuffer::Lookup::kValue: *exists = true; return Status::OK();
+    case TransactionBuffer::Lookup::kDeleted: *exists = false; return Status::OK();
+    case TransactionBuffer::Lookup::kAbsent: break;
+  }
+  // The writer slot is ours: the latest state cannot change under us.
+  Status s = table->store->db()->Get(ReadOptions(), key, &value);
+  *exists = s.ok();
+  return s.IsNotFound() ? Status::OK() : s;
+}
+
+std::string UniqueViolation(StrataTable* table) {
+  std::string message = "UNIQUE constraint failed: ";
+  for (size_t k = 0; k < table->key_columns.size(); k++) {
+    if (k > 0) message += ", ";
+    message += table->table_name + "." + table->schema.columns[table->key_columns[k]].name;
+  }
+  return message;
+}
+
+int xUpdate(sqlite3_vtab* vtab, int argc, sqlite3_value** argv, sqlite3_int64*) {
+  StrataTable* table = AsTable(vtab);
+  Status s;
+  StoreTransaction* txn = BeginWriting(table, &s);
+  if (txn == nullptr) return Fail(table, s);
+
+  auto old_key = [&]() {
+    std::string key = table->prefix;
+    const void* blob = sqlite3_value_blob(argv[0]);
+    key.append(static_cast<const char*>(blob), sqlite3_value_bytes(argv[0]));
+    return key;
+  };
+  if (argc == 1) {  // DELETE
+    txn->buffer.Delete(old_key());
+    return SQLITE_OK;
+  }
+
+  // INSERT or UPDATE: convert every column with its affinity, as an ordinary table does.
+  const auto& columns = table->schema.columns;
+  std::vector<SqlValue> values(columns.size());
+  std::vector<std::string> buffers(columns.size());
+  for (size_t i = 0; i < columns.size(); i++) {
+    values[i] = ApplyAffinity(columns[i].affinity, ToSqlValue(argv[2 + i]), &buffers[i]);
+    if (values[i].is_null() && (columns[i].not_null || table->key_position[i] >= 0)) {
+      return FailConstraint(table, SQLITE_CONSTRAINT_NOTNULL,
+                            "NOT NULL constraint failed: " + table->table_name + "." +
+                                columns[i].name);
+    }
+  }
+  std::string key = table->prefix;
+  std::vector<KeyColumnOverride> overrides;
+  for (size_t k = 0; k < table->key_columns.size(); k++) {
+    int column = table->key_columns[k];
+    AppendKeyColumn(&key, values[column]);
+    if (KeyColumnNeedsOverride(columns[column].affinity, values[column])) {
+      overrides.push_back({static_cast<uint32_t>(k), values[column]});
+    }
+  }
+  std::vector<SqlValue> row_values;
+  row_values.reserve(table->value_columns.size());
+  for (int column : table->value_columns) row_values.push_back(values[column]);
+  std::string row;
+  AppendRow(&row, row_values, overrides);
+
+  bool is_insert = sqlite3_value_type(argv[0]) == SQLITE_NULL;
+  std::string previous_key = is_insert ? std::string() : old_key();
+  if (is_insert || previous_key != key) {
+    bool replace = sqlite3_vtab_on_conflict(table->db) == SQLITE_REPLACE;
+    if (!replace) {
+      // INSERT OR REPLACE is a blind write: no read needed.
+      bool exists = false;
+      s = KeyExists(table, txn, key, &exists);
+      if (!s.ok()) return Fail(table, s);
+      if (exists) {
+        return FailConstraint(table, SQLITE_CONSTRAINT_PRIMARYKEY, UniqueViolation(table));
+      }
+    }
+    if (!is_insert) txn->buffer.Delete(previous_key);
+  }
+  txn->buffer.Put(key, row);
+  return SQLITE_OK;
+}
+
+int xSync(sqlite3_vtab* vtab) {
+  StrataTable* table = AsTable(vtab);
+  StoreTransaction* txn = table->connection->WritingTransaction(table->store.get());
+  if (txn == nullptr || txn->pending_txid != 0 || txn->buffer.empty()) return SQLITE_OK;
+  if (!table->store_is_durable) return SQLITE_OK;  // applied at xCommit
+  // All fallible work happens here: SQLite ignores xCommit's result. The pending
+  // record is durable before the main database commits the id that makes it count.
+  WriteBatch batch;
+  txn->buffer.AppendTo(&batch);
+  uint64_t txid = 0;
+  Status s = table->store->NewTransactionId(&txid);
+  if (s.ok()) s = table->store->WritePending(txid, batch);
+  if (!s.ok()) return Fail(table, s);
+  txn->pending_txid = txid;
+  // Earlier ids are all applied (writers are serialized and recovery ran at open).
+  std::string log = QuoteIdentifier(table->schema_name) + "." + kCommitLogTable;
+  std::string sql = "DELETE FROM " + log + "; INSERT INTO " + log + " VALUES(" +
+                    std::to_string(txid) + ")";
+  char* error = nullptr;
+  int rc = Exec(table->db, sql, &error);
+  if (rc != SQLITE_OK) {
+    SetErrorMessage(&table->base.zErrMsg, "strata table " + table->table_name +
+                                              ": cannot record commit: " +
+                                              (error != nullptr ? error : ""));
+    sqlite3_free(error);
+    return rc;
+  }
+  return SQLITE_OK;
+}
+
+int xCommit(sqlite3_vtab* vtab) {
+  StrataTable* table = AsTable(vtab);
+  StoreTransaction* txn = table->connection->WritingTransaction(table->store.get());
+  if (txn == nullptr) return SQLITE_OK;
+  Status s;
+  if (txn->pending_txid != 0) {
+    // If this fails the record stays pending and the commit log names it: the next
+    // open applies it.
+    s = table->store->ApplyPending(txn->pending_txid);
+  } else if (!txn->buffer.empty()) {
+    WriteBatch batch;
+    txn->buffer.AppendTo(&batch);
+    s = table->store->WriteDirect(&batch);
+  }
+  table->store->EndWrite(table->connection.get());
+  table->connection->EndTransaction(table->store.get());
+  return s.ok() ? SQLITE_OK : Fail(table, s);
+}
+
+int xRollback(sqlite3_vtab* vtab) {
+  StrataTable* table = AsTable(vtab);
+  StoreTransaction* txn = table->connection->WritingTransaction(table->store.get());
+  if (txn == nullptr) return SQLITE_OK;
+  if (txn->pending_txid != 0) table->store->DiscardPending(txn->pending_txid);
+  table->store->EndWrite(table->connection.get());
+  table->connection->EndTransaction(table->store.get());
+  return SQLITE_OK;
+}
+
+int xSavepoint(sqlite3_vtab* vtab, int n) {
+  StrataTable* table = AsTable(vtab);
+  Status s;
+  StoreTransaction* txn = BeginWriting(table, &s);
+  if (txn == nullptr) return Fail(table, s);
+  txn->buffer.Savepoint(n);
+  return SQLITE_OK;
+}
+
+int xRelease(sqlite3_vtab* vtab, int n) {
+  StrataTable* table = AsTable(vtab);
+  if (StoreTransaction* txn = table->connection->WritingTransaction(table->store.get())) {
+    txn->buffer.Release(n);
+  }
+  return SQLITE_OK;
+}
+
+int xRollbackTo(sqlite3_vtab* vtab, int n) {
+  StrataTable* table = AsTable(vtab);
+  if (StoreTransaction* txn = table->connection->WritingTransaction(table->store.get())) {
+    txn->buffer.RollbackTo(n);
+  }
+  return SQLITE_OK;
+}
+
+sqlite3_module MakeModule() {
+  sqlite3_module m;
+  std::memset(&m, 0, sizeof(m));
+  m.iVersion = 3;
+  m.xCreate = xCreate;
+  m.xConnect = xConnect;
+  m.xBestIndex = xBestIndex;
+  m.xDisconnect = xDisconnect;
+  m.xDestroy = xDestroy;
+  m.xOpen = xOpen;
+  m.xClose = xClose;
+  m.xFilter = xFilter;
+  m.xNext = xNext;
+  m.xEof = xEof;
+  m.xColumn = xColumn;
+  m.xRowid = xRowid;
+  m.xUpdate = xUpdate;
+  m.xBegin = xBegin;
+  m.xSync = xSync;
+  m.xCommit = xCommit;
+  m.xRollback = xRollback;
+  m.xRename = xRename;
+  m.xSavepoint = xSavepoint;
+  m.xRelease = xRelease;
+  m.xRollbackTo = xRollbackTo;
+  return m;
+}
+
+const sqlite3_module kModule = MakeModule();
+
+}  // namespace
+
+int RegisterStrataModule(sqlite3* db, std::shared_ptr<ConnectionState> connection) {
+  auto* aux = new std::shared_ptr<ConnectionState>(std::move(connection));
+  return sqlite3_create_module_v2(db, "strata", &kModule, aux, [](void* p) {
+    delete static_cast<std::shared_ptr<ConnectionState>*>(p);
+  });
+}
+
+}  // namespace strata::sql
