@@ -19,7 +19,6 @@
 #include <memory>
 #include <mutex>
 #include <random>
-#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -307,11 +306,10 @@ class CompactionModelTest : public ::testing::TestWithParam<EnvKind> {
       Status s = db_->Get(read, key, &value);
       auto it = model.find(key);
       if (it == model.end()) {
-        ASSERT_TRUE(s.IsNotFound()) << what << " " << Where() << ": key '" << key
-                                    << "' should be absent: " << s.ToString();
+        ASSERT_TRUE(s.IsNotFound())
+            << what << " " << Where() << ": key '" << key << "' should be absent: " << s.ToString();
       } else {
-        ASSERT_TRUE(s.ok()) << what << " " << Where() << ": key '" << key
-                            << "': " << s.ToString();
+        ASSERT_TRUE(s.ok()) << what << " " << Where() << ": key '" << key << "': " << s.ToString();
         ASSERT_EQ(it->second, value) << what << " " << Where() << ": key '" << key << "'";
       }
       ASSERT_TRUE(db_->Get(read, key + "~", &value).IsNotFound()) << what << " " << Where();
@@ -450,10 +448,18 @@ class CompactionModelTest : public ::testing::TestWithParam<EnvKind> {
       ASSERT_NO_FATAL_FAILURE(CheckAllViews("end of phase"));
       Status s;
       switch (phase_ % 4) {
-        case 0: s = db_->WaitForBackgroundWork(); break;
-        case 1: s = db_->CompactRange(nullptr, nullptr); break;
-        case 2: ASSERT_NO_FATAL_FAILURE(Reopen()); break;
-        case 3: ASSERT_NO_FATAL_FAILURE(CompactRandomRange()); break;
+        case 0:
+          s = db_->WaitForBackgroundWork();
+          break;
+        case 1:
+          s = db_->CompactRange(nullptr, nullptr);
+          break;
+        case 2:
+          ASSERT_NO_FATAL_FAILURE(Reopen());
+          break;
+        case 3:
+          ASSERT_NO_FATAL_FAILURE(CompactRandomRange());
+          break;
       }
       ASSERT_TRUE(s.ok()) << Where() << ": " << s.ToString();
       ASSERT_NO_FATAL_FAILURE(CheckAllViews("after phase action"));
@@ -599,9 +605,10 @@ TEST_P(CompactionShapeTest, LevelsAreSortedDisjointRunsUnderTheirTargets) {
 INSTANTIATE_TEST_SUITE_P(Envs, CompactionShapeTest,
                          ::testing::Values(EnvKind::kPosix, EnvKind::kMemory), EnvName);
 
-// One key's versions (kept by snapshots) fill several output tables of a compaction.
-// Moving only the table with the newest versions further down must not make Get (which
-// searches one table per level) return an older version from the table left behind.
+// One key's versions (kept by snapshots) are more than a compaction output table holds.
+// If they are split over adjacent tables, moving only the table with the newest versions
+// further down must not make Get (which searches one table per level) return an older
+// version from the table left behind, nor bring a deleted key back.
 TEST(CompactionBoundaryTest, GetReturnsNewestVersionAfterPartOfAKeysVersionsMovedDown) {
   for (bool last_is_delete : {false, true}) {
     SCOPED_TRACE(last_is_delete ? "newest entry is a deletion" : "newest entry is a value");
@@ -629,8 +636,8 @@ TEST(CompactionBoundaryTest, GetReturnsNewestVersionAfterPartOfAKeysVersionsMove
       ASSERT_TRUE(db->Delete(WriteOptions(), "h").ok());
     }
     ASSERT_TRUE(db->Flush().ok());
-    // Level 0 merges into level 1, cut every ~4 KiB, so "h" spans about five tables;
-    // then only the tables holding "a" move down, level by level.
+    // Level 0 merges into level 1 (an engine that cuts outputs every ~4 KiB splits "h"
+    // over about five tables); then only the tables holding "a" move down.
     std::string_view a("a");
     ASSERT_TRUE(db->CompactRange(&a, &a).ok());
     TreeShape shape;
@@ -908,8 +915,7 @@ class SlowTableSyncEnv final : public Env {
                              std::unique_ptr<RandomAccessFile>* result) override {
     return base_->NewRandomAccessFile(path, result);
   }
-  Status NewWritableFile(const std::string& path,
-                         std::unique_ptr<WritableFile>* result) override {
+  Status NewWritableFile(const std::string& path, std::unique_ptr<WritableFile>* result) override {
     std::unique_ptr<WritableFile> file;
     Status s = base_->NewWritableFile(path, &file);
     if (!s.ok()) return s;
@@ -1069,9 +1075,8 @@ TEST(CompactionBackpressureTest, WritesCompleteAndLevelZeroStaysBoundedWhileComp
   // ...and writers must have stopped before it grew past the stop trigger (one more
   // table may land from a flush that was already running).
   EXPECT_LE(shape.max_level0_files, options.level0_stop_writes_trigger + 1);
-  std::printf("most level-0 tables at once: %d (slowdown %d, stop %d)\n",
-              shape.max_level0_files, options.level0_slowdown_writes_trigger,
-              options.level0_stop_writes_trigger);
+  std::printf("most level-0 tables at once: %d (slowdown %d, stop %d)\n", shape.max_level0_files,
+              options.level0_slowdown_writes_trigger, options.level0_stop_writes_trigger);
 
   ASSERT_TRUE(DB::Open(options, "/backpressure", &db).ok());
   ASSERT_NO_FATAL_FAILURE(ExpectScanMatches(db.get(), model, nullptr, "after reopen"));

@@ -35,9 +35,9 @@ namespace strata {
 namespace {
 
 constexpr int kWriters = 3;
-constexpr int kGroups = 16;     // per writer
-constexpr int kGroupSize = 6;   // keys written together by one batch
-constexpr int kSingles = 150;   // per writer, written one at a time or in mixed batches
+constexpr int kGroups = 16;    // per writer
+constexpr int kGroupSize = 6;  // keys written together by one batch
+constexpr int kSingles = 150;  // per writer, written one at a time or in mixed batches
 
 std::string GroupPrefix(int writer, int group) {
   char buffer[32];
@@ -172,8 +172,7 @@ class DbConcurrencyTest : public ::testing::TestWithParam<EnvKind> {
     uint64_t issued = writers_[owner].issued.load(std::memory_order_acquire);
     if (version > issued) {
       Violation(std::string(how) + ": '" + std::string(key) + "' has version " +
-                std::to_string(version) + " but its writer issued only " +
-                std::to_string(issued));
+                std::to_string(version) + " but its writer issued only " + std::to_string(issued));
     }
     if (seen == nullptr) return;
     auto it = seen->find(key);
@@ -282,10 +281,9 @@ class DbConcurrencyTest : public ::testing::TestWithParam<EnvKind> {
       int op = static_cast<int>(rng() % 100);
       int writer = static_cast<int>(rng() % kWriters);
       if (op < 70) {
-        std::string key = rng() % 3 == 0
-                              ? GroupKey(writer, static_cast<int>(rng() % kGroups),
-                                         static_cast<int>(rng() % kGroupSize))
-                              : SingleKey(writer, static_cast<int>(rng() % kSingles));
+        std::string key = rng() % 3 == 0 ? GroupKey(writer, static_cast<int>(rng() % kGroups),
+                                                    static_cast<int>(rng() % kGroupSize))
+                                         : SingleKey(writer, static_cast<int>(rng() % kSingles));
         Status s = db_->Get(ReadOptions(), key, &value);
         if (s.ok()) {
           CheckValue(key, value, &seen, "Get");
@@ -330,8 +328,8 @@ class DbConcurrencyTest : public ::testing::TestWithParam<EnvKind> {
       int writer = static_cast<int>(rng() % kWriters);
       std::vector<std::string> keys;
       for (int i = 0; i < 20; i++) {
-        keys.push_back(SingleKey(static_cast<int>(rng() % kWriters),
-                                 static_cast<int>(rng() % kSingles)));
+        keys.push_back(
+            SingleKey(static_cast<int>(rng() % kWriters), static_cast<int>(rng() % kSingles)));
       }
       auto read_all = [&](std::string* out) {
         std::string value;
@@ -455,15 +453,16 @@ class DbConcurrencyTest : public ::testing::TestWithParam<EnvKind> {
     EXPECT_GE(manual_compactions_.load(), 1u);
     EXPECT_GT(during.flushes, 5u);
     EXPECT_GT(during.compactions, 2u);
-    std::printf("%llu writes, %llu reads, %llu snapshot rounds, %llu flushes, %llu compactions "
-                "(%llu manual requests), %llu trivial moves\n",
-                static_cast<unsigned long long>(writes_.load()),
-                static_cast<unsigned long long>(reads_.load()),
-                static_cast<unsigned long long>(snapshot_rounds_.load()),
-                static_cast<unsigned long long>(during.flushes),
-                static_cast<unsigned long long>(during.compactions),
-                static_cast<unsigned long long>(manual_compactions_.load()),
-                static_cast<unsigned long long>(during.trivial_moves));
+    std::printf(
+        "%llu writes, %llu reads, %llu snapshot rounds, %llu flushes, %llu compactions "
+        "(%llu manual requests), %llu trivial moves\n",
+        static_cast<unsigned long long>(writes_.load()),
+        static_cast<unsigned long long>(reads_.load()),
+        static_cast<unsigned long long>(snapshot_rounds_.load()),
+        static_cast<unsigned long long>(during.flushes),
+        static_cast<unsigned long long>(during.compactions),
+        static_cast<unsigned long long>(manual_compactions_.load()),
+        static_cast<unsigned long long>(during.trivial_moves));
 
     ASSERT_TRUE(db_->WaitForBackgroundWork().ok());
     ASSERT_NO_FATAL_FAILURE(VerifyFinalState("after the run"));

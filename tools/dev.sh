@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(cmake ninja-build g++ pkg-config libzstd-dev libsqlite3-dev sqlite3 googletest libgtest-dev)
+PACKAGES=(cmake ninja-build g++ pkg-config libzstd-dev libsqlite3-dev sqlite3 python3 googletest libgtest-dev)
 
 install_missing_packages() {
   local missing=()

@@ -1,0 +1,1017 @@
+// The strata SQLite extension through the SQLite C API, rule by rule (the SQLite
+// extension issue's Semantics section): schemas, key constraints, conflict messages,
+// transactions and savepoints, sharing and locking of stores, store placement and
+// options, DROP / RENAME, the SQL functions, EXPLAIN QUERY PLAN, RETURNING, joins,
+// UPDATE of keys and the atomic commit across strata and ordinary tables.
+//
+// Row-by-row parity with ordinary tables on random statements is the differential
+// test's job; crashes in the middle of commits are sql_crash_test's.
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <regex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "tests/support/sqlite_harness.h"
+#include "tests/support/temp_dir.h"
+
+namespace strata {
+namespace {
+
+using test::SqliteDb;
+using test::SqlResult;
+using test::SqlRows;
+
+// A connection to `path` with the extension loaded; fails the test (and returns a
+// closed connection) if either step fails.
+std::unique_ptr<SqliteDb> Connect(const std::string& path) {
+  auto db = std::make_unique<SqliteDb>();
+  std::string error;
+  if (!db->Open(path, &error) || !test::LoadStrata(db.get(), &error)) {
+    ADD_FAILURE() << error;
+    db->Close();
+  }
+  return db;
+}
+
+// Runs sql, which must succeed; returns its rows.
+SqlRows Must(const SqliteDb& db, std::string_view sql) {
+  SqlResult r = db.Run(sql);
+  EXPECT_TRUE(r.ok()) << sql << "\n  -> " << r.ToString();
+  return r.rows;
+}
+
+// The only value sql returns, rendered ("int:3", "text:'a'", "null"); "<no row>" if none.
+std::string Scalar(const SqliteDb& db, std::string_view sql) {
+  SqlRows rows = Must(db, sql);
+  if (rows.empty() || rows[0].empty()) return "<no row>";
+  EXPECT_EQ(rows.size(), 1u) << sql;
+  return rows[0][0];
+}
+
+// The keys of table `t` (column k) in key order, as "1,2,3" ("" if empty).
+std::string Keys(const SqliteDb& db, std::string_view table = "t") {
+  SqlRows rows = Must(db, "SELECT k FROM " + std::string(table));
+  std::string out;
+  for (const auto& row : rows) {
+    if (!out.empty()) out += ",";
+    std::string cell = row[0];
+    out += cell.rfind("int:", 0) == 0 ? cell.substr(4) : cell;
+  }
+  return out;
+}
+
+bool IsDirectory(const std::string& path) {
+  std::error_code error;
+  return std::filesystem::is_directory(path, error);
+}
+
+bool Exists(const std::string& path) {
+  std::error_code error;
+  return std::filesystem::exists(path, error);
+}
+
+// Names of the entries of directory `path`, sorted.
+std::vector<std::string> ListDirectory(const std::string& path) {
+  std::vector<std::string> names;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(path, error)) {
+    names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+class SqlExtensionTest : public ::testing::Test {
+ protected:
+  std::string DbPath(std::string_view name = "test.db") const { return dir_.Join(name); }
+
+  test::TempDir dir_{"sql-extension"};
+};
+
+// ---------------------------------------------------------------------------------
+// Schemas and key constraints.
+
+TEST_F(SqlExtensionTest, DefaultSchemaIsKeyPrimaryKeyAndValue) {
+  auto db = Connect(":memory:");
+  Must(*db, "CREATE VIRTUAL TABLE kv USING strata");
+  // The hidden encoded-key column is not listed; key is NOT NULL as a key column is.
+  EXPECT_EQ(Must(*db, "SELECT name, type, \"notnull\" FROM pragma_table_info('kv')"),
+            (SqlRows{{"text:'key'", "text:''", "int:1"}, {"text:'value'", "text:''", "int:0"}}));
+  Must(*db, "INSERT INTO kv VALUES ('b', 2), ('a', x'01'), (3, 'three')");
+  // No declared type: values keep their types; numbers sort before text.
+  EXPECT_EQ(Must(*db, "SELECT key, value FROM kv"),
+            (SqlRows{{"int:3", "text:'three'"},
+                     {"text:'a'", "blob:x'01'"},
+                     {"text:'b'", "int:2"}}));
+  SqlResult dup = db->Run("INSERT INTO kv(key, value) VALUES ('a', 'again')");
+  EXPECT_EQ(dup.code, SQLITE_CONSTRAINT_PRIMARYKEY) << dup.ToString();
+  EXPECT_EQ(dup.message, "UNIQUE constraint failed: kv.key");
+  EXPECT_EQ(Scalar(*db, "SELECT value FROM kv WHERE key = 'a'"), "blob:x'01'");
+}
+
+TEST_F(SqlExtensionTest, CompositeKeySortsColumnByColumnAndIsUniqueAsAWhole) {
+  auto db = Connect(":memory:");
+  Must(*db,
+       "CREATE VIRTUAL TABLE events USING strata(user_id INTEGER, ts INTEGER, kind TEXT, "
+       "body BLOB, PRIMARY KEY (user_id, ts))");
+  Must(*db,
+       "INSERT INTO events VALUES (2, 5, 'b', NULL), (10, 1, 'c', NULL), (2, -7, 'a', NULL), "
+       "(-1, 100, 'z', x'00'), (2, 40, 'd', NULL)");
+  // Numerically by user_id (10 after 2, not before it as text would), then by ts.
+  EXPECT_EQ(Must(*db, "SELECT user_id, ts FROM events"),
+            (SqlRows{{"int:-1", "int:100"},
+                     {"int:2", "int:-7"},
+                     {"int:2", "int:5"},
+                     {"int:2", "int:40"},
+                     {"int:10", "int:1"}}));
+  // Sharing one column with an existing key is fine; sharing both is not.
+  Must(*db, "INSERT INTO events VALUES (2, 100, 'e', NULL), (-1, 5, 'f', NULL)");
+  SqlResult dup = db->Run("INSERT INTO events VALUES (2, 5, 'again', NULL)");
+  EXPECT_EQ(dup.code, SQLITE_CONSTRAINT_PRIMARYKEY) << dup.ToString();
+  EXPECT_EQ(dup.message, "UNIQUE constraint failed: events.user_id, events.ts");
+  // Key column declared order differs from PRIMARY KEY order: the key order rules.
+  Must(*db, "CREATE VIRTUAL TABLE r USING strata(a, b, PRIMARY KEY (b, a))");
+  Must(*db, "INSERT INTO r VALUES (1, 'y'), (2, 'x'), (3, 'x')");
+  EXPECT_EQ(Must(*db, "SELECT a, b FROM r"),
+            (SqlRows{{"int:2", "text:'x'"}, {"int:3", "text:'x'"}, {"int:1", "text:'y'"}}));
+}
+
+TEST_F(SqlExtensionTest, NullInAnyKeyColumnOrNotNullColumnFailsLikeAnOrdinaryTable) {
+  auto db = Connect(":memory:");
+  Must(*db, "CREATE VIRTUAL TABLE t USING strata(a INTEGER, b TEXT, c NOT NULL, d, "
+            "PRIMARY KEY (a, b))");
+  const char* statements[] = {
+      "INSERT INTO t VALUES (NULL, 'x', 1, 1)",
+      "INSERT INTO t VALUES (1, NULL, 1, 1)",
+      "INSERT INTO t VALUES (1, 'x', NULL, 1)",
+      "INSERT INTO t(a, b, d) VALUES (1, 'x', 1)",  // c omitted: NULL
+      "INSERT OR REPLACE INTO t VALUES (NULL, 'x', 1, 1)",
+  };
+  for (const char* sql : statements) {
+    SqlResult r = db->Run(sql);
+    EXPECT_EQ(r.code, SQLITE_CONSTRAINT_NOTNULL) << sql << ": " << r.ToString();
+  }
+  EXPECT_EQ(db->Run(statements[0]).message, "NOT NULL constraint failed: t.a");
+  EXPECT_EQ(db->Run(statements[1]).message, "NOT NULL constraint failed: t.b");
+  EXPECT_EQ(db->Run(statements[2]).message, "NOT NULL constraint failed: t.c");
+  // A NULL in an ordinary non-key column is fine, and nothing was stored before.
+  EXPECT_EQ(Scalar(*db, "SELECT count(*) FROM t"), "int:0");
+  Must(*db, "INSERT INTO t VALUES (1, 'x', 1, NULL)");
+  SqlResult update = db->Run("UPDATE t SET b = NULL WHERE a = 1");
+  EXPECT_EQ(update.code, SQLITE_CONSTRAINT_NOTNULL) << update.ToString();
+  EXPECT_EQ(update.message, "NOT NULL constraint failed: t.b");
+  EXPECT_EQ(Must(*db, "SELECT * FROM t"), (SqlRows{{"int:1", "text:'x'", "int:1", "null"}}));
+}
+
+// Every conflict mode, run on a strata table and on an ordinary WITHOUT ROWID table of
+// the same name in another database: same code, same message, same rows afterwards,
+// same transaction state.
+TEST_F(SqlExtensionTest, ConflictModesGiveTheSameErrorsAndRowsAsAnOrdinaryTable) {
+  struct Case {
+    const char* setup;      // run first, must succeed
+    const char* statement;  // compared
+  };
+  const Case cases[] = {
+      {"", "INSERT INTO t VALUES (2, 'dup')"},
+      {"", "INSERT INTO t VALUES (5, 'a'), (2, 'dup'), (6, 'b')"},
+      {"", "INSERT OR ABORT INTO t VALUES (5, 'a'), (2, 'dup'), (6, 'b')"},
+      {"", "INSERT OR FAIL INTO t VALUES (5, 'a'), (2, 'dup'), (6, 'b')"},
+      {"", "INSERT OR IGNORE INTO t VALUES (5, 'a'), (2, 'dup'), (6, 'b')"},
+      {"", "INSERT OR REPLACE INTO t VALUES (5, 'a'), (2, 'dup'), (6, 'b')"},
+      {"", "REPLACE INTO t VALUES (1, 'replaced')"},
+      {"", "INSERT INTO t SELECT k + 2, 'sel' FROM t"},
+      {"BEGIN; INSERT INTO t VALUES (9, 'in txn')",
+       "INSERT OR ROLLBACK INTO t VALUES (5, 'a'), (2, 'dup')"},
+      {"BEGIN; INSERT INTO t VALUES (9, 'in txn')",
+       "INSERT OR ABORT INTO t VALUES (5, 'a'), (2, 'dup')"},
+      {"BEGIN; INSERT INTO t VALUES (9, 'in txn')",
+       "INSERT OR FAIL INTO t VALUES (5, 'a'), (2, 'dup')"},
+      {"", "UPDATE t SET k = 3 WHERE k = 1"},
+      {"", "UPDATE OR IGNORE t SET k = k + 1"},
+      {"", "UPDATE OR REPLACE t SET k = 3 WHERE k = 1"},
+      {"", "UPDATE OR FAIL t SET k = CASE k WHEN 1 THEN 10 WHEN 2 THEN 3 ELSE k END"},
+      {"", "UPDATE OR ABORT t SET k = CASE k WHEN 1 THEN 10 WHEN 2 THEN 3 ELSE k END"},
+      {"BEGIN; INSERT INTO t VALUES (9, 'in txn')", "UPDATE OR ROLLBACK t SET k = 2 WHERE k = 3"},
+      {"", "UPDATE t SET v = 'same key' WHERE k = 2"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(std::string(c.setup) + " / " + c.statement);
+    auto strata = Connect(":memory:");
+    auto plain = Connect(":memory:");
+    Must(*strata, "CREATE VIRTUAL TABLE t USING strata(k INTEGER PRIMARY KEY, v TEXT)");
+    Must(*plain, "CREATE TABLE t(k INTEGER PRIMARY KEY, v TEXT) WITHOUT ROWID");
+    for (SqliteDb* db : {strata.get(), plain.get()}) {
+      Must(*db, "INSERT INTO t VALUES (1, 'one'), (2, 'two'), (3, 'three')");
+      if (c.setup[0] != '\0') Must(*db, c.setup);
+    }
+    SqlResult got = strata->Run(c.statement);
+    SqlResult want = plain->Run(c.statement);
+    EXPECT_EQ(got.code, want.code) << got.ToString() << " vs " << want.ToString();
+    EXPECT_EQ(got.message, want.message);
+    EXPECT_EQ(strata->autocommit(), plain->autocommit());
+    EXPECT_EQ(Must(*strata, "SELECT * FROM t"), Must(*plain, "SELECT * FROM t"));
+    if (!strata->autocommit()) {
+      Must(*strata, "COMMIT");
+      Must(*plain, "COMMIT");
+      EXPECT_EQ(Must(*strata, "SELECT * FROM t"), Must(*plain, "SELECT * FROM t"));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// Transactions.
+
+TEST_F(SqlExtensionTest, TransactionSeesItsOwnWritesAndOthersSeeThemOnlyAfterCommit) {
+  auto a = Connect(DbPath());
+  auto b = Connect(DbPath());
+  Must(*a, "CREATE VIRTUAL TABLE t USING strata(k INTEGER PRIMARY KEY, v TEXT)");
+  Must(*a, "INSERT INTO t VALUES (1, 'one'), (2, 'two')");
+  EXPECT_EQ(Keys(*b), "1,2");  // b shares the store: a's autocommit writes are visible
+
+  Must(*a, "BEGIN; INSERT INTO t VALUES (3, 'three'); DELETE FROM t WHERE k = 1; "
+           "UPDATE t SET v = 'TWO' WHERE k = 2");
+  EXPECT_EQ(Must(*a, "SELECT * FROM t"),
+            (SqlRows{{"int:2", "text:'TWO'"}, {"int:3", "text:'three'"}}));
+  EXPECT_EQ(Scalar(*a, "SELECT v FROM t WHERE k = 3"), "text:'three'");
+  EXPECT_EQ(Scalar(*a, "SELECT count(*) FROM t WHERE k = 1"), "int:0");
+  EXPECT_EQ(Must(*b, "SELECT * FROM t"),
+            (SqlRows{{"int:1", "text:'one'"}, {"int:2", "text:'two'"}}));
+  Must(*a, "COMMIT");
+  EXPECT_EQ(Must(*b, "SELECT * FROM t"),
+            (SqlRows{{"int:2", "text:'TWO'"}, {"int:3", "text:'three'"}}));
+
+  // And the other way round.
+  Must(*b, "BEGIN; INSERT INTO t VALUES (4, 'four')");
+  EXPECT_EQ(Keys(*a), "2,3");
+  Must(*b, "COMMIT");
+  EXPECT_EQ(Keys(*a), "2,3,4");
+}
+
+// Stored rows in an SSTable and in the memtable, overlaid by a transaction's inserts,
+// deletes, value updates and key updates: every access path of the strata table
+// inside the transaction returns what the same statements give on an ordinary table.
+TEST_F(SqlExtensionTest, ReadsInsideATransactionMergeBufferedAndStoredRows) {
+  auto db = Connect(DbPath());
+  Must(*db, "CREATE VIRTUAL TABLE t USING strata(k INTEGER PRIMARY KEY, v TEXT)");
+  Must(*db, "CREATE TABLE m(k INTEGER PRIMARY KEY, v TEXT) WITHOUT ROWID");
+  auto both = [&](const std::string& sql) {
+    for (const char* table : {"t", "m"}) {
+      Must(*db, std::regex_replace(sql, std::regex("\\$T"), table));
+    }
+  };
+  both("WITH RECURSIVE c(x) AS (SELECT 0 UNION ALL SELECT x + 2 FROM c WHERE x < 198) "
+       "INSERT INTO $T SELECT x, 'stored ' || x FROM c");
+  EXPECT_EQ(Scalar(*db, "SELECT strata_flush('t')"), "int:1");  // into an SSTable
+  both("WITH RECURSIVE c(x) AS (SELECT 200 UNION ALL SELECT x + 2 FROM c WHERE x < 298) "
+       "INSERT INTO $T SELECT x, 'memtable ' || x FROM c");
+
+  Must(*db, "BEGIN");
+  both("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 6 FROM c WHERE x < 301) "
+       "INSERT INTO $T SELECT x, 'buffered ' || x FROM c");
+  both("DELETE FROM $T WHERE k % 10 = 0");
+  both("UPDATE $T SET v = 'updated' WHERE k % 10 = 4");
+  both("INSERT INTO $T VALUES (50, 'deleted then inserted')");
+  both("UPDATE $T SET k = k + 1000 WHERE k IN (6, 206, 7)");
+  both("DELETE FROM $T WHERE k BETWEEN 100 AND 120");
+  both("INSERT INTO $T VALUES (-5, 'first'), (5000, 'last')");
+
+  const char* queries[] = {
+      "SELECT * FROM $T",
+      "SELECT * FROM $T ORDER BY k DESC",
+      "SELECT * FROM $T WHERE k BETWEEN 40 AND 130",
+      "SELECT * FROM $T WHERE k BETWEEN 40 AND 130 ORDER BY k DESC",
+      "SELECT * FROM $T WHERE k > 250",
+      "SELECT * FROM $T WHERE k < 15 ORDER BY k DESC",
+      "SELECT * FROM $T WHERE k IN (0, 1, 4, 6, 7, 14, 50, 1006, 110, 199, 220, 5000)",
+      "SELECT * FROM $T WHERE k IN (0, 1, 4, 6, 7, 14, 50, 1006, 110, 199, 220) ORDER BY k DESC",
+      "SELECT * FROM $T WHERE k = 50",
+      "SELECT * FROM $T WHERE k = 60",
+      "SELECT * FROM $T WHERE k = 1207",
+      "SELECT count(*), sum(k) FROM $T",
+      "SELECT * FROM $T ORDER BY k DESC LIMIT 5 OFFSET 3",
+  };
+  auto compare = [&](const char* when) {
+    for (const char* query : queries) {
+      SCOPED_TRACE(std::string(when) + ": " + query);
+      std::string q = query;
+      EXPECT_EQ(Must(*db, std::regex_replace(q, std::regex("\\$T"), "t")),
+                Must(*db, std::regex_replace(q, std::regex("\\$T"), "m")));
+    }
+  };
+  compare("inside the transaction");
+  Must(*db, "COMMIT");
+  compare("after commit");
+  EXPECT_EQ(Scalar(*db, "SELECT count(*) FROM t"), Scalar(*db, "SELECT count(*) FROM m"));
+}
+
+TEST_F(SqlExtensionTest, SavepointRollbackToAndReleaseUndoExactlyTheirWrites) {
+  auto db = Connect(DbPath());
+  Must(*db, "CREATE VIRTUAL TABLE t USING strata(k INTEGER PRIMARY KEY, v TEXT)");
+  Must(*db, "INSERT INTO t VALUES (1, 'a'), (2, 'b')");
+  Must(*db, "BEGIN; INSERT INTO t VALUES (3, 'c')");
+  Must(*db, "SAVEPOINT s1; INSERT INTO t VALUES (4, 'd'); UPDATE t SET v = 'A' WHERE k = 1");
+  Must(*db, "SAVEPOINT s2; DELETE FROM t WHERE k <= 3; INSERT INTO t VALUES (5, 'e')");
+  EXPECT_EQ(Keys(*db), "4,5");
+  Must(*db, "ROLLBACK TO s2");
+  EXPECT_EQ(Keys(*db), "1,2,3,4");
+  EXPECT_EQ(Scalar(*db, "SELECT v FROM t WHERE k = 1"), "text:'A'");
+  // s2 still exists after ROLLBACK TO: roll back to it again after more writes.
+  Must(*db, "INSERT INTO t VALUES (6, 'f')");
+  Must(*db, "ROLLBACK TO s2");
+  EXPECT_EQ(Keys(*db), "1,2,3,4");
+  Must(*db, "INSERT INTO t VALUES (7, 'g'); RELEASE s2");
+  EXPECT_EQ(Keys(*db), "1,2,3,4,7");
+  Must(*db, "ROLLBACK TO s1");  // undoes the released s2's writes too
+  EXPECT_EQ(Keys(*db), "1,2,3");
+  EXPECT_EQ(Scalar(*db, "SELECT v FROM t WHERE k = 1"), "text:'a'");
+  Must(*db, "SAVEPOINT s3; INSERT INTO t VALUES (8, 'h'); RELEASE s3; COMMIT");
+  EXPECT_EQ(Keys(*db), "1,2,3,8");
+
+  // A SAVEPOINT outside BEGIN is a transaction: its RELEASE commits.
+  Must(*db, "SAVEPOINT outer_sp; INSERT INTO t VALUES (9, 'i'); SAVEPOINT inner_sp; "
+            "DELETE FROM t; ROLLBACK TO inner_sp; RELEASE outer_sp");
+  EXPECT_TRUE(db->autocommit());
+  db.reset();
+  db = Connect(DbPath());
+  EXPECT_EQ(Keys(*db), "1,2,3,8,9");
+}
+
+TEST_F(SqlExtensionTest, RollbackDiscardsEveryWriteOfTheTransaction) {
+  auto db = Connect(DbPath());
+  Must(*db, "CREATE VIRTUAL TABLE t USING strata(k INTEGER PRIMARY KEY, v TEXT)");
+  Must(*db, "INSERT INTO t VALUES (1, 'a'), (2, 'b')");
+  Must(*db, "BEGIN; INSERT INTO t VALUES (3, 'c'); DELETE FROM t WHERE k = 1; "
+            "UPDATE t SET v = 'B', k = 20 WHERE k = 2");
+  EXPECT_EQ(Keys(*db), "3,20");
+  Must(*db, "ROLLBACK");
+  EXPECT_EQ(Must(*db, "SELECT * FROM t"), (SqlRows{{"int:1", "text:'a'"}, {"int:2", "text:'b'"}}));
+  // The next transaction starts clean (nothing of the rolled-back one reappears).
+  Must(*db, "BEGIN; INSERT INTO t VALUES (4, 'd'); COMMIT");
+  db.reset();
+  db = Connect(DbPath());
+  EXPECT_EQ(Keys(*db), "1,2,4");
+}
+
+TEST_F(SqlExtensionTest, FailingMultiRowInsertInsideATransactionLeavesNoHalfRows) {
+  auto db = Connect(DbPath());
+  Must(*db, "CREATE VIRTUAL TABLE t USING strata(k INTEGER PRIMARY KEY, v TEXT)");
+  Must(*db, "BEGIN; INSERT INTO t VALUES (1, 'a'), (2, 'b')");
+  SqlResult r = db->Run("INSERT INTO t VALUES (3, 'c'), (4, 'd'), (1, 'dup'), (5, 'e')");
+  EXPECT_EQ(r.code, SQLITE_CONSTRAINT_PRIMARYKEY) << r.ToString();
+  EXPECT_FALSE(db->autocommit());  // the statement failed, not the transaction
+  EXPECT_EQ(Keys(*db), "1,2");
+  // INSERT ... SELECT of many rows failing at the end.
+  r = db->Run("WITH RECURSIVE c(x) AS (SELECT 10 UNION ALL SELECT x + 1 FROM c WHERE x < 2000) "
+              "INSERT INTO t SELECT x, 'many' FROM c UNION ALL SELECT 2, 'dup'");
+  EXPECT_EQ(r.code, SQLITE_CONSTRAINT_PRIMARYKEY) << r.ToString();
+  EXPECT_EQ(Keys(*db), "1,2");
+  Must(*db, "INSERT INTO t VALUES (6, 'f'); COMMIT");
+  db.reset();
+  db = Connect(DbPath());
+  EXPECT_EQ(Keys(*db), "1,2,6");
+}
+
+// ---------------------------------------------------------------------------------
+// Sharing and locking.
+
+TEST_F(SqlExtensionTest, SecondWriterWaitsForItsBusyTimeoutThenSucceedsAfterCommit) {
+  auto a = Connect(DbPath());
+  auto b = Connect(DbPath());
+  Must(*a, "CREATE VIRTUAL TABLE t USING strata(k INTEGER PRIMARY KEY, v TEXT)");
+  Must(*a, "BEGIN; INSERT INTO t VALUES (1, 'a')");
+  sqlite3_busy_timeout(b->get(), 300);
+  auto start = std::chrono::steady_clock::now();
+  SqlResult r = b->Run("INSERT INTO t VALUES (2, 'b')");
+  auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(r.code & 0xff, SQLITE_BUSY) << r.ToString();
+  EXPECT_GE(waited, std::chrono::milliseconds(250));
+  EXPECT_TRUE(b->autocommit());
+  Must(*a, "COMMIT");
+  Must(*b, "INSERT INTO t VALUES (2, 'b')");
+  EXPECT_EQ(Keys(*a), "1,2");
+}
+
+// Two database files whose tables name one store directory: the main databases do not
+// lock each other, so the store's own one-writer slot is what makes the second writer
+// wait.
+TEST_F(SqlExtensionTest, StoreAdmitsOneWritingTransactionAcrossDatabasesSharingIt) {
+  std::string store = dir_.Join("shared-store");
+  auto a = Connect(DbPath("a.db"));
+  auto b = Connect(DbPath("b.db"));
+  Must(*a, "CREATE VIRTUAL TABLE ta USING strata(k INTEGER PRIMARY KEY, v, dir='" + store + "')");
+  Must(*b, "CREATE VIRTUAL TABLE tb USING strata(k INTEGER PRIMARY KEY, v, dir='" + store + "')");
+  Must(*a, "BEGIN; INSERT INTO ta VALUES (1, 'a')");
+  sqlite3_busy_timeout(b->get(), 300);
+  auto start = std::chrono::steady_clock::now();
+  SqlResult r = b->Run("INSERT INTO tb VALUES (1, 'b')");
+  auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(r.code & 0xff, SQLITE_BUSY) << r.ToString();
+  EXPECT_NE(r.message.find("has another writing transaction"), std::string::npos) << r.message;
+  EXPECT_GE(waited, std::chrono::milliseconds(250));
+  Must(*a, "COMMIT");
+  Must(*b, "INSERT INTO tb VALUES (1, 'b')");
+  EXPECT_EQ(Keys(*a, "ta"), "1");
+  EXPECT_EQ(Keys(*b, "tb"), "1");
+}
+
+TEST_F(SqlExtensionTest, ReadersDoNotWaitForAWritingTransaction) {
+  auto a = Connect(DbPath());
+  auto b = Connect(DbPath());
+  Must(*a, "CREATE VIRTUAL TABLE t USING strata(k INTEGER PRIMARY KEY, v TEXT)");
+  Must(*a, "INSERT INTO t VALUES (1, 'a')");
+  Must(*a, "BEGIN; INSERT INTO t VALUES (2, 'b'); DELETE FROM t WHERE k = 1");
+  sqlite3_busy_timeout(b->get(), 5000);  // a wait would show as seconds
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(Keys(*b), "1");
+  EXPECT_EQ(Scalar(*b, "SELECT v FROM t WHERE k = 1"), "text:'a'");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  Must(*a, "COMMIT");
+  EXPECT_EQ(Keys(*b), "2");
+}
+
+// A statement reads one snapshot: rows committed by another connection while it is
+// part way through are not seen by it (WAL, so the writer can commit meanwhile).
+TEST_F(SqlExtensionTest, StatementKeepsItsSnapshotWhileAnotherConnectionCommits) {
+  auto a = Connect(DbPath());
+  auto b = Connect(DbPath());
+  Must(*a, "PRAGMA journal_mode=WAL");
+  Must(*a, "CREATE VIRTUAL TABLE t USING strata(k INTEGER PRIMARY KEY, v TEXT)");
+  Must(*a, "INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c')");
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(b->get(), "SELECT k, v FROM t", -1, &stmt, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), 1);
+  Must(*a, "INSERT INTO t VALUES (4, 'new'); DELETE FROM t WHERE k = 3; "
+           "UPDATE t SET v = 'changed' WHERE k = 2");
+  std::vector<std::string> rest;
+  while (sqlite3_step(stmt) == SQLITE_ROW) {
+    rest.push_back(std::to_string(sqlite3_column_int(stmt, 0)) + "=" +
+                   reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1)));
+  }
+  EXPECT_EQ(rest, (std::vector<std::string>{"2=b", "3=c"}));
+  sqlite3_finalize(stmt);
+  EXPECT_EQ(Keys(*b), "1,2,4");  // the next statement sees the commit
+}
+
+// Closing a connection in the middle of a transaction rolls it back: its writes are
+// gone and another connection can write at once.
+TEST_F(SqlExtensionTest, ClosingAConnectionMidTransactionDiscardsItsWritesAndFreesTheWriter) {
+  auto a = Connect(DbPath());
+  auto b = Connect(DbPath());
+  Must(*a, "CREATE VIRTUAL TABLE t USING strata(k INTEGER PRIMARY KEY, v TEXT)");
+  Must(*a, "INSERT INTO t VALUES (1, 'a')");
+  Must(*a, "BEGIN; INSERT INTO t VALUES (2, 'uncommitted')");
+  EXPECT_EQ(a->Close(), SQLITE_OK);
+  sqlite3_busy_timeout(b->get(), 0);
+  Must(*b, "INSERT INTO t VALUES (3, 'c')");
+  EXPECT_EQ(Keys(*b), "1,3");
+  // A failed autocommit statement does not keep the writer either.
+  EXPECT_EQ(b->Run("INSERT INTO t VALUES (4, 'd'), (1, 'dup')").code, SQLITE_CONSTRAINT_PRIMARYKEY);
+  a = Connect(DbPath());
+  sqlite3_busy_timeout(a->get(), 0);
+  Must(*a, "INSERT INTO t VALUES (5, 'e')");
+  EXPECT_EQ(Keys(*a), "1,3,5");
+}
+
+// In rollback-journal mode a COMMIT fails with SQLITE_BUSY while another connection
+// holds a read lock, and the transaction stays open: it may write more and COMMIT
+// again. The second COMMIT must commit every write, including those made after the
+// first attempt had already run xSync.
+TEST_F(SqlExtensionTest, CommitRetriedAfterBusyKeepsWritesMadeAfterTheFailedAttempt) {
+  auto a = Connect(DbPath());
+  auto reader = Connect(DbPath());
+  Must(*a, "CREATE VIRTUAL TABLE t USING strata(k INTEGER PRIMARY KEY, v TEXT)");
+  Must(*a, "CREATE TABLE o(k INTEGER PRIMARY KEY, v TEXT)");
+  sqlite3_busy_timeout(a->get(), 50);
+  Must(*a, "BEGIN; INSERT INTO t VALUES (1, 'before'); INSERT INTO o VALUES (1, 'before')");
+  Must(*reader, "BEGIN; SELECT * FROM o");  // holds a SHARED lock on the main database
+  SqlResult r = a->Run("COMMIT");
+  ASSERT_EQ(r.code & 0xff, SQLITE_BUSY) << r.ToString();
+  ASSERT_FALSE(a->autocommit());
+  Must(*a, "INSERT INTO t VALUES (2, 'after'); INSERT INTO o VALUES (2, 'after'); "
+           "UPDATE t SET v = 'updated after' WHERE k = 1");
+  Must(*reader, "COMMIT");
+  Must(*a, "COMMIT");
+  const SqlRows want = {{"int:1", "text:'updated after'"}, {"int:2", "text:'after'"}};
+  EXPECT_EQ(Must(*a, "SELECT * FROM t"), want);
+  EXPECT_EQ(Keys(*a, "o"), "1,2");
+  a.reset();
+  reader.reset();
+  auto db = Connect(DbPath());
+  EXPECT_EQ(Must(*db, "SELECT * FROM t"), want);
+}
+
+// Connections to one shared-cache in-memory database see one database, so they must
+// see one store too.
+TEST_F(SqlExtensionTest, SharedCacheMemoryDatabaseSharesItsStoreBetweenConnections) {
+  const std::string uri = "file:sql_extension_test_shared?mode=memory&cache=shared";
+  auto a = Connect(uri);
+  auto b = Connect(uri);
+  Must(*a, "CREATE VIRTUAL TABLE t USING strata(k INTEGER PRIMARY KEY, v TEXT)");
+  Must(*a, "INSERT INTO t VALUES (1, 'a')");
+  SqlResult r = b->Run("SELECT k FROM t");
+  EXPECT_TRUE(r.ok()) << r.ToString();
+  EXPECT_EQ(r.rows, (SqlRows{{"int:1"}}));
+}
+
+// A second process must not open a store this process has open: the engine is not
+// multi-process. The child forks before this process opens anything, so it inherits
+// no open store.
+TEST_F(SqlExtensionTest, SecondProcessGetsStoreLockedUntilTheFirstCloses) {
+  int go[2], report[2];
+  ASSERT_EQ(pipe(go), 0);
+  ASSERT_EQ(pipe(report), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(go[1]);
+    close(report[0]);
+    for (int attempt = 0; attempt < 2; attempt++) {
+      char byte;
+      if (read(go[0], &byte, 1) != 1) _exit(2);
+      std::string outcome;
+      {
+        SqliteDb db;
+        std::string error;
+        if (!db.Open(DbPath(), &error) || !test::LoadStrata(&db, &error)) {
+          outcome = "setup failed: " + error;
+        } else {
+          SqlResult r = db.Run("SELECT count(*) FROM t");
+          outcome = r.ok() ? "ok " + r.rows[0][0] : std::to_string(r.code) + " " + r.message;
+        }
+      }
+      outcome += "\n";
+      if (write(report[1], outcome.data(), outcome.size()) !=
+          static_cast<ssize_t>(outcome.size())) {
+        _exit(3);
+      }
+    }
+    _exit(0);
+  }
+  close(go[0]);
+  close(report[1]);
+  FILE* from_child = fdopen(report[0], "r");
+  auto ask_child = [&]() {
+    EXPECT_EQ(write(go[1], "x", 1), 1);
+    char line[1024] = {0};
+    if (fgets(line, sizeof(line), from_child) == nullptr) return std::string("<no answer>");
+    return std::string(line);
+  };
+
+  auto db = Connect(DbPath());
+  Must(*db, "CREATE VIRTUAL TABLE t USING strata(k INTEGER PRIMARY KEY, v TEXT)");
+  Must(*db, "INSERT INTO t VALUES (1, 'a')");
+  std::string first = ask_child();
+  EXPECT_NE(first.find("is locked by another process"), std::string::npos) << first;
+  EXPECT_NE(first.find(DbPath() + "-strata"), std::string::npos) << first;
+  EXPECT_EQ(first.rfind(std::to_string(SQLITE_BUSY) + " ", 0), 0u) << first;
+  db.reset();  // the last connection closes the store and releases its lock
+  std::string second = ask_child();
+  EXPECT_EQ(second, "ok int:1\n");
+
+  close(go[1]);
+  fclose(from_child);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+}
+
+// ---------------------------------------------------------------------------------
+// Where stores live, and their options.
+
+TEST_F(SqlExtensionTest, StorePersistsAcrossReopenInTheSidecarDirectory) {
+  {
+    auto db = Connect(DbPath());
+    Must(*db, "CREATE VIRTUAL TABLE t USING strata(k INTEGER PRIMARY KEY, v TEXT)");
+    Must(*db, "CREATE VIRTUAL TABLE e USING strata(a, b, c, PRIMARY KEY (a, b))");
+    Must(*db, "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 500) "
+              "INSERT INTO t SELECT x, printf('v%04d', x) FROM c");
+    EXPECT_EQ(Scalar(*db, "SELECT strata_flush('t')"), "int:1");
+    Must(*db, "DELETE FROM t WHERE k > 400; INSERT INTO e VALUES ('x', 1, x'ff'), ('x', 0, 2.5)");
+  }
+  EXPECT_TRUE(IsDirectory(DbPath() + "-strata"));
+  EXPECT_TRUE(Exists(DbPath() + "-strata/CURRENT"));
+  auto db = Connect(DbPath());
+  EXPECT_EQ(Must(*db, "SELECT count(*), min(k), max(k), sum(k) FROM t"),
+            (SqlRows{{"int:400", "int:1", "int:400", "int:80200"}}));
+  EXPECT_EQ(Scalar(*db, "SELECT v FROM t WHERE k = 321"), "text:'v0321'");
+  EXPECT_EQ(Must(*db, "SELECT * FROM e"),
+            (SqlRows{{"text:'x'", "int:0", "real:2.5"}, {"text:'x'", "int:1", "blob:x'ff'"}}));
+}
+
+TEST_F(SqlExtensionTest, MemoryAndTempDatabasesKeepTheirStoresInMemory) {
+  // Run from an empty directory: nothing may appear in it (or next to the file database).
+  char saved[4096];
+  ASSERT_NE(getcwd(saved, sizeof(saved)), nullptr);
+  std::string empty = dir_.Join("cwd");
+  ASSERT_EQ(mkdir(empty.c_str(), 0755), 0);
+  ASSERT_EQ(chdir(empty.c_str()), 0);
+  {
+    auto a = Connect(":memory:");
+    auto b = Connect(":memory:");
+    Must(*a, "CREATE VIRTUAL TABLE t USING strata(k INTEGER PRIMARY KEY, v)");
+    Must(*b, "CREATE VIRTUAL TABLE t USING strata(k INTEGER PRIMARY KEY, v)");
+    Must(*a, "INSERT INTO t VALUES (1, 'a'), (2, 'a')");
+    // Each :memory: database has its own store.
+    Must(*b, "INSERT INTO t VALUES (1, 'b')");
+    EXPECT_EQ(Keys(*a), "1,2");
+    EXPECT_EQ(Keys(*b), "1");
+    EXPECT_EQ(Scalar(*a, "SELECT strata_flush('t')"), "int:1");
+    EXPECT_EQ(Scalar(*a, "SELECT v FROM t WHERE k = 2"), "text:'a'");
+    Must(*a, "BEGIN; INSERT INTO t VALUES (3, 'a'); ROLLBACK");
+    EXPECT_EQ(Keys(*a), "1,2");
+  }
+  {
+    auto db = Connect(DbPath("file.db"));
+    Must(*db, "CREATE VIRTUAL TABLE temp.tt USING strata(k INTEGER PRIMARY KEY, v)");
+    Must(*db, "INSERT INTO tt VALUES (1, 'temp')");
+    EXPECT_EQ(Keys(*db, "tt"), "1");
+  }
+  EXPECT_EQ(ListDirectory(empty), std::vector<std::string>{});
+  EXPECT_FALSE(Exists(DbPath("file.db") + "-strata"));
+  ASSERT_EQ(chdir(saved), 0);
+}
+
+TEST_F(SqlExtensionTest, DirOptionPutsTheStoreInTheNamedDirectory) {
+  std::string store = dir_.Join("elsewhere");
+  std::string create = "CREATE VIRTUAL TABLE t USING strata(k INTEGER PRIMARY KEY, v, dir='" +
+                       store + "')";
+  {
+    auto db = Connect(DbPath());
+    Must(*db, create);
+    Must(*db, "INSERT INTO t VALUES (1, 'x'), (2, 'y')");
+  }
+  EXPECT_TRUE(Exists(store + "/CURRENT"));
+  EXPECT_FALSE(Exists(DbPath() + "-strata"));
+  auto db = Connect(DbPath());
+  EXPECT_EQ(Keys(*db), "1,2");
+}
+
+TEST_F(SqlExtensionTest, UnknownOrMalformedOptionIsAnErrorNamingTheOption) {
+  auto db = Connect(DbPath());
+  struct Case {
+    const char* arguments;
+    const char* expected;  // part of the message
+  };
+  const Case cases[] = {
+      {"k PRIMARY KEY, v, colour=blue", "unknown option 'colour'"},
+      {"k PRIMARY KEY, v, sync=sometimes", "option sync: invalid value 'sometimes'"},
+      {"k PRIMARY KEY, v, write_buffer_size='lots'", "option write_buffer_size: invalid value"},
+      {"k PRIMARY KEY, v, block_cache_size=-1", "option block_cache_size"},
+      {"k PRIMARY KEY, v, compression=zstd:40", "option compression: invalid value 'zstd:40'"},
+      {"k PRIMARY KEY, v, bloom_bits_per_key=99", "option bloom_bits_per_key: invalid value '99'"},
+      {"k PRIMARY KEY, v, =3", "syntax error near '='"},
+      {"k, v", "needs a PRIMARY KEY"},
+  };
+  for (const Case& c : cases) {
+    SqlResult r = db->Run(std::string("CREATE VIRTUAL TABLE t USING strata(") + c.arguments + ")");
+    EXPECT_EQ(r.code, SQLITE_ERROR) << c.arguments << ": " << r.ToString();
+    EXPECT_NE(r.message.find(c.expected), std::string::npos) << c.arguments << ": " << r.message;
+    EXPECT_EQ(r.message.rfind("table t: ", 0), 0u) << r.message;
+    // Nothing was created.
+    EXPECT_EQ(Scalar(*db, "SELECT count(*) FROM sqlite_schema WHERE name = 't'"), "int:0");
+  }
+  // Well-formed options work.
+  Must(*db, "CREATE VIRTUAL TABLE t USING strata(k PRIMARY KEY, v, sync=normal, "
+            "write_buffer_size='1MiB', block_cache_size=0, compression=none, "
+            "bloom_bits_per_key=0)");
+  Must(*db, "INSERT INTO t VALUES (1, 2)");
+  EXPECT_EQ(Keys(*db), "1");
+}
+
+// Two databases pointed at one store directory with different definitions of table t:
+// the second CREATE replaces t's catalog entry, and reopening the first database must
+// say that its definition disagrees with the catalog, and how.
+TEST_F(SqlExtensionTest, SchemaDisagreeingWithTheCatalogIsAClearErrorOnOpen) {
+  std::string store = dir_.Join("shared");
+  {
+    auto first = Connect(DbPath("first.db"));
+    Must(*first, "CREATE VIRTUAL TABLE t USING strata(k INTEGER PRIMARY KEY, v, dir='" + store +
+                     "')");
+  }
+  {
+    auto second = Connect(DbPath("second.db"));
+    Must(*second, "CREATE VIRTUAL TABLE t USING strata(k INTEGER PRIMARY KEY, v, w, dir='" +
+                      store + "')");
+  }
+  auto first = Connect(DbPath("first.db"));
+  SqlResult r = first->Run("SELECT * FROM t");
+  EXPECT_EQ(r.code, SQLITE_ERROR) << r.ToString();
+  EXPECT_NE(r.message.find("strata table t"), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("schema disagrees with the store's catalog"), std::string::npos)
+      << r.message;
+  // "catalog" must describe the catalog's definition (k, v, w), "here" this database's.
+  EXPECT_NE(r.message.find("the catalog has 3 columns (k, v, w) but here 2 (k, v)"),
+            std::string::npos)
+      << r.message;
+}
+
+// ---------------------------------------------------------------------------------
+// DROP and RENAME.
+
+TEST_F(SqlExtensionTest, DropTableRemovesItsRowsForGood) {
+  const char* create = "CREATE VIRTUAL TABLE t USING strata(k INTEGER PRIMARY KEY, v TEXT)";
+  {
+    auto db = Connect(DbPath());
+    Must(*db, create);
+    Must(*db, "CREATE VIRTUAL TABLE other USING strata(k INTEGER PRIMARY KEY, v TEXT)");
+    Must(*db, "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300) "
+              "INSERT INTO t SELECT x, 'old' FROM c");
+    Must(*db, "INSERT INTO other VALUES (1, 'kept')");
+    EXPECT_EQ(Scalar(*db, "SELECT strata_flush('t')"), "int:1");
+    Must(*db, "INSERT INTO t VALUES (1000, 'in memtable')");
+    Must(*db, "DROP TABLE t");
+    EXPECT_NE(db->Run("SELECT * FROM t").message.find("no such table"), std::string::npos);
+    Must(*db, create);
+    EXPECT_EQ(Keys(*db), "");
+    Must(*db, "INSERT INTO t VALUES (1, 'new')");  // no UNIQUE error from the old row 1
+    EXPECT_EQ(Keys(*db, "other"), "1");
+  }
+  auto db = Connect(DbPath());
+  EXPECT_EQ(Must(*db, "SELECT * FROM t"), (SqlRows{{"int:1", "text:'new'"}}));
+  EXPECT_EQ(Must(*db, "SELECT * FROM other"), (SqlRows{{"int:1", "text:'kept'"}}));
+  Must(*db, "DROP TABLE t");
+  Must(*db, create);
+  EXPECT_EQ(Keys(*db), "");
+}
+
+TEST_F(SqlExtensionTest, AlterTableRenameKeepsTheRowsUnderTheNewName) {
+  {
+    auto db = Connect(DbPath());
+    Must(*db, "CREATE VIRTUAL TABLE t USING strata(k INTEGER PRIMARY KEY, v TEXT)");
+    Must(*db, "INSERT INTO t VALUES (1, 'a'), (2, 'b')");
+    EXPECT_EQ(Scalar(*db, "SELECT strata_flush('t')"), "int:1");
+    Must(*db, "INSERT INTO t VALUES (3, 'c')");
+    Must(*db, "ALTER TABLE t RENAME TO renamed");
+    EXPECT_EQ(Keys(*db, "renamed"), "1,2,3");
+    Must(*db, "INSERT INTO renamed VALUES (4, 'd')");
+    EXPECT_EQ(Scalar(*db, "SELECT strata_flush('renamed')"), "int:1");
+    EXPECT_NE(db->Run("SELECT strata_flush('t')").message.find("no strata table named 't'"),
+              std::string::npos);
+    // The old name is free again, for an empty table.
+    Must(*db, "CREATE VIRTUAL TABLE t USING strata(k INTEGER PRIMARY KEY, v TEXT)");
+    EXPECT_EQ(Keys(*db), "");
+  }
+  auto db = Connect(DbPath());
+  EXPECT_EQ(Keys(*db, "renamed"), "1,2,3,4");
+  EXPECT_EQ(Keys(*db), "");
+  // Renaming back and forth in one session, then using the new name.
+  Must(*db, "ALTER TABLE renamed RENAME TO Third");
+  EXPECT_EQ(Keys(*db, "third"), "1,2,3,4");
+  EXPECT_EQ(Scalar(*db, "SELECT strata_compact('THIRD')"), "int:1");
+}
+
+// ---------------------------------------------------------------------------------
+// SQL functions.
+
+TEST_F(SqlExtensionTest, VersionFunctionNamesTheExtensionAndVersion) {
+  auto db = Connect(":memory:");
+  std::string version = Scalar(*db, "SELECT strata_version()");
+  EXPECT_TRUE(std::regex_match(version, std::regex("text:'strata [0-9]+\\.[0-9]+\\.[0-9]+'")))
+      << version;
+}
+
+TEST_F(SqlExtensionTest, FlushAndCompactKeepEveryRowReadable) {
+  auto db = Connect(DbPath());
+  Must(*db, "CREATE VIRTUAL TABLE t USING strata(k INTEGER PRIMARY KEY, v TEXT)");
+  Must(*db, "CREATE TABLE m(k INTEGER PRIMARY KEY, v TEXT) WITHOUT ROWID");
+  for (int round = 0; round < 3; round++) {
+    std::string sql = "WITH RECURSIVE c(x) AS (SELECT " + std::to_string(round) +
+                      " UNION ALL SELECT x + 3 FROM c WHERE x < 900) "
+                      "INSERT OR REPLACE INTO $T SELECT x, 'round " +
+                      std::to_string(round) + "' FROM c";
+    for (const char* table : {"t", "m"}) Must(*db, std::regex_replace(sql, std::regex("\\$T"), table));
+    Must(*db, "DELETE FROM t WHERE k % 7 = " + std::to_string(round));
+    Must(*db, "DELETE FROM m WHERE k % 7 = " + std::to_string(round));
+    EXPECT_EQ(Scalar(*db, "SELECT strata_flush('t')"), "int:1");
+  }
+  EXPECT_EQ(Scalar(*db, "SELECT strata_compact('t')"), "int:1");
+  EXPECT_EQ(Must(*db, "SELECT * FROM t"), Must(*db, "SELECT * FROM m"));
+  EXPECT_EQ(Must(*db, "SELECT * FROM t WHERE k BETWEEN 100 AND 200 ORDER BY k DESC"),
+            Must(*db, "SELECT * FROM m WHERE k BETWEEN 100 AND 200 ORDER BY k DESC"));
+  // Inside a transaction the buffered rows stay visible across a flush.
+  Must(*db, "BEGIN; INSERT INTO t VALUES (-1, 'buffered')");
+  EXPECT_EQ(Scalar(*db, "SELECT strata_flush('t')"), "int:1");
+  EXPECT_EQ(Scalar(*db, "SELECT v FROM t WHERE k = -1"), "text:'buffered'");
+  Must(*db, "COMMIT");
+  EXPECT_EQ(Scalar(*db, "SELECT v FROM t WHERE k = -1"), "text:'buffered'");
+}
+
+TEST_F(SqlExtensionTest, FlushAndCompactOfAnythingButAStrataTableAreClearErrors) {
+  auto db = Connect(":memory:");
+  Must(*db, "CREATE TABLE plain(k PRIMARY KEY)");
+  for (const char* fn : {"strata_flush", "strata_compact"}) {
+    SqlResult r = db->Run(std::string("SELECT ") + fn + "('nope')");
+    EXPECT_EQ(r.code, SQLITE_ERROR) << r.ToString();
+    EXPECT_EQ(r.message, "strata: no strata table named 'nope'");
+    r = db->Run(std::string("SELECT ") + fn + "('plain')");
+    EXPECT_EQ(r.message, "strata: no strata table named 'plain'");
+    r = db->Run(std::string("SELECT ") + fn + "(NULL)");
+    EXPECT_EQ(r.message, "strata: expected a table name");
+    r = db->Run(std::string("SELECT ") + fn + "()");
+    EXPECT_NE(r.message.find("wrong number of arguments"), std::string::npos) << r.message;
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// Planning, RETURNING, joins, UPDATE of keys.
+
+// The detail column of EXPLAIN QUERY PLAN for sql, one line per row, without the
+// idxNum that precedes the idxStr ("INDEX 18:point(id=?)" -> "INDEX point(id=?)").
+std::vector<std::string> QueryPlan(const SqliteDb& db, const std::string& sql) {
+  std::vector<std::string> lines;
+  for (const auto& row : Must(db, "EXPLAIN QUERY PLAN " + sql)) {
+    std::string detail = row[3].substr(6, row[3].size() - 7);  // text:'...'
+    lines.push_back(std::regex_replace(detail, std::regex("INDEX [0-9]+:"), "INDEX "));
+  }
+  return lines;
+}
+
+TEST_F(SqlExtensionTest, ExplainQueryPlanShowsReadableIdxStr) {
+  auto db = Connect(":memory:");
+  Must(*db, "CREATE VIRTUAL TABLE users USING strata(id INTEGER PRIMARY KEY, name TEXT)");
+  Must(*db, "CREATE VIRTUAL TABLE events USING strata(user_id INTEGER, ts INTEGER, kind TEXT, "
+            "PRIMARY KEY (user_id, ts))");
+  struct Case {
+    const char* sql;
+    const char* plan;
+  };
+  const Case cases[] = {
+      {"SELECT * FROM users WHERE id = 1", "SCAN users VIRTUAL TABLE INDEX point(id=?)"},
+      {"SELECT * FROM users WHERE id IN (1, 2, 3)", "SCAN users VIRTUAL TABLE INDEX in(id)"},
+      {"SELECT * FROM users WHERE id >= 10 AND id < 20",
+       "SCAN users VIRTUAL TABLE INDEX range(id>=?,id<?)"},
+      {"SELECT * FROM users ORDER BY id DESC", "SCAN users VIRTUAL TABLE INDEX scan desc"},
+      {"SELECT * FROM users", "SCAN users VIRTUAL TABLE INDEX scan"},
+      {"SELECT * FROM events WHERE user_id = 7 AND ts = 3",
+       "SCAN events VIRTUAL TABLE INDEX point(user_id=?,ts=?)"},
+      {"SELECT * FROM events WHERE user_id = 7 AND ts BETWEEN 100 AND 200 ORDER BY ts DESC",
+       "SCAN events VIRTUAL TABLE INDEX prefix(user_id=?) range(ts>=?,ts<=?) desc"},
+      {"SELECT * FROM events WHERE user_id = 7", "SCAN events VIRTUAL TABLE INDEX prefix(user_id=?)"},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(QueryPlan(*db, c.sql), std::vector<std::string>{c.plan}) << c.sql;
+  }
+  // A filter on a non-key column is left to SQLite: a scan.
+  EXPECT_EQ(QueryPlan(*db, "SELECT * FROM users WHERE name = 'ada'"),
+            std::vector<std::string>{"SCAN users VIRTUAL TABLE INDEX scan"});
+}
+
+TEST_F(SqlExtensionTest, InsertReturningReturnsTheRowsAsAnOrdinaryTableDoes) {
+  auto strata = Connect(":memory:");
+  auto plain = Connect(":memory:");
+  Must(*strata, "CREATE VIRTUAL TABLE t USING strata(k INTEGER PRIMARY KEY, v TEXT, n REAL)");
+  Must(*plain, "CREATE TABLE t(k INTEGER PRIMARY KEY, v TEXT, n REAL) WITHOUT ROWID");
+  const char* sql =
+      "INSERT INTO t VALUES ('5', 7, '1'), (6, 'x', 2) RETURNING k, typeof(k), v, typeof(v), n";
+  SqlRows got = Must(*strata, sql);
+  EXPECT_EQ(got, Must(*plain, sql));
+  EXPECT_EQ(got.size(), 2u);
+  EXPECT_EQ(Must(*strata, "SELECT * FROM t"), Must(*plain, "SELECT * FROM t"));
+  // SQLite itself refuses UPDATE/DELETE ... RETURNING and UPSERT on virtual tables.
+  EXPECT_EQ(strata->Run("UPDATE t SET v = 'y' WHERE k = 5 RETURNING *").message,
+            "UPDATE RETURNING is not available on virtual tables");
+  EXPECT_EQ(strata->Run("DELETE FROM t WHERE k = 5 RETURNING *").message,
+            "DELETE RETURNING is not available on virtual tables");
+  EXPECT_EQ(strata->Run("INSERT INTO t VALUES (5, 'z', 0) ON CONFLICT(k) DO NOTHING").code,
+            SQLITE_ERROR);
+  EXPECT_EQ(Keys(*strata), "5,6");
+}
+
+TEST_F(SqlExtensionTest, JoinsWithOrdinaryTablesMatchAndProbeTheStrataTableByKey) {
+  auto db = Connect(":memory:");
+  Must(*db, "CREATE VIRTUAL TABLE users USING strata(id INTEGER PRIMARY KEY, name TEXT)");
+  Must(*db, "CREATE TABLE users_plain(id INTEGER PRIMARY KEY, name TEXT) WITHOUT ROWID");
+  Must(*db, "CREATE TABLE orders(id INTEGER PRIMARY KEY, user_id INTEGER, amount INTEGER)");
+  Must(*db, "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000) "
+            "INSERT INTO users SELECT x, 'user' || x FROM c");
+  Must(*db, "INSERT INTO users_plain SELECT * FROM users");
+  Must(*db, "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300) "
+            "INSERT INTO orders SELECT x, (x * 37) % 2100, x % 13 FROM c");
+  const char* join =
+      "SELECT u.name, count(*), sum(o.amount) FROM orders o JOIN $U u ON u.id = o.user_id "
+      "GROUP BY u.name ORDER BY u.name";
+  SqlRows got = Must(*db, std::regex_replace(join, std::regex("\\$U"), "users"));
+  EXPECT_EQ(got, Must(*db, std::regex_replace(join, std::regex("\\$U"), "users_plain")));
+  EXPECT_GT(got.size(), 200u);
+  const char* left =
+      "SELECT o.id, u.name FROM orders o LEFT JOIN $U u ON u.id = o.user_id ORDER BY o.id";
+  EXPECT_EQ(Must(*db, std::regex_replace(left, std::regex("\\$U"), "users")),
+            Must(*db, std::regex_replace(left, std::regex("\\$U"), "users_plain")));
+  // The strata table is the inner loop, probed by key.
+  std::vector<std::string> plan = QueryPlan(
+      *db, "SELECT u.name FROM orders o JOIN users u ON u.id = o.user_id WHERE o.amount = 3");
+  ASSERT_EQ(plan.size(), 2u);
+  EXPECT_EQ(plan[0], "SCAN o");
+  EXPECT_EQ(plan[1], "SCAN u VIRTUAL TABLE INDEX point(id=?)");
+}
+
+TEST_F(SqlExtensionTest, UpdateOfKeyColumnsEndsLikeAnOrdinaryTable) {
+  const char* statements[] = {
+      "UPDATE t SET k = k + 100",         // every row moves past all others
+      "UPDATE t SET k = k + 10",          // collides with a row not yet moved: UNIQUE error
+      "UPDATE t SET k = -k",              // reverses the order
+      "UPDATE t SET k = k * 2 WHERE k % 2 = 1",
+      "UPDATE OR REPLACE t SET k = k + 1 WHERE k IN (4, 10, 20)",
+      "UPDATE OR IGNORE t SET k = k + 1",
+  };
+  for (const char* statement : statements) {
+    SCOPED_TRACE(statement);
+    auto strata = Connect(":memory:");
+    auto plain = Connect(":memory:");
+    Must(*strata, "CREATE VIRTUAL TABLE t USING strata(k INTEGER PRIMARY KEY, v TEXT)");
+    Must(*plain, "CREATE TABLE t(k INTEGER PRIMARY KEY, v TEXT) WITHOUT ROWID");
+    for (SqliteDb* db : {strata.get(), plain.get()}) {
+      Must(*db, "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 30) "
+                "INSERT INTO t SELECT x, 'v' || x FROM c");
+    }
+    SqlResult got = strata->Run(statement);
+    SqlResult want = plain->Run(statement);
+    EXPECT_EQ(got.code, want.code) << got.ToString() << " vs " << want.ToString();
+    EXPECT_EQ(got.message, want.message);
+    EXPECT_EQ(got.changes, want.changes);
+    EXPECT_EQ(Must(*strata, "SELECT * FROM t"), Must(*plain, "SELECT * FROM t"));
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// Atomic commit across strata and ordinary tables.
+
+TEST_F(SqlExtensionTest, CommitVetoedByTheCommitHookKeepsNeitherTablesWrites) {
+  {
+    auto db = Connect(DbPath());
+    Must(*db, "CREATE VIRTUAL TABLE t USING strata(k INTEGER PRIMARY KEY, v TEXT)");
+    Must(*db, "CREATE VIRTUAL TABLE t2 USING strata(k INTEGER PRIMARY KEY, v TEXT)");
+    Must(*db, "CREATE TABLE o(k INTEGER PRIMARY KEY, v TEXT)");
+    Must(*db, "BEGIN; INSERT INTO t VALUES (1, 'kept'); INSERT INTO t2 VALUES (1, 'kept'); "
+              "INSERT INTO o VALUES (1, 'kept'); COMMIT");
+    // SQLite calls the commit hook after every virtual table's xSync, that is after
+    // strata wrote the transaction durably: a veto must still discard it.
+    bool veto = true;
+    sqlite3_commit_hook(
+        db->get(), [](void* arg) { return *static_cast<bool*>(arg) ? 1 : 0; }, &veto);
+    SqlResult r = db->Run("BEGIN; INSERT INTO t VALUES (2, 'vetoed'); "
+                          "INSERT INTO t2 VALUES (2, 'vetoed'); INSERT INTO o VALUES (2, 'vetoed'); "
+                          "COMMIT");
+    EXPECT_EQ(r.code, SQLITE_CONSTRAINT_COMMITHOOK) << r.ToString();
+    EXPECT_TRUE(db->autocommit());
+    EXPECT_EQ(Keys(*db, "t"), "1");
+    EXPECT_EQ(Keys(*db, "t2"), "1");
+    EXPECT_EQ(Keys(*db, "o"), "1");
+    // A vetoed strata-only autocommit statement too.
+    r = db->Run("INSERT INTO t VALUES (3, 'vetoed')");
+    EXPECT_EQ(r.code, SQLITE_CONSTRAINT_COMMITHOOK) << r.ToString();
+    EXPECT_EQ(Keys(*db, "t"), "1");
+    veto = false;
+    Must(*db, "BEGIN; INSERT INTO t VALUES (4, 'ok'); INSERT INTO t2 VALUES (4, 'ok'); "
+              "INSERT INTO o VALUES (4, 'ok'); COMMIT");
+  }
+  auto db = Connect(DbPath());
+  EXPECT_EQ(Keys(*db, "t"), "1,4");
+  EXPECT_EQ(Keys(*db, "t2"), "1,4");
+  EXPECT_EQ(Keys(*db, "o"), "1,4");
+}
+
+TEST_F(SqlExtensionTest, CommitRefusedByADeferredForeignKeyCommitsNothingUntilFixed) {
+  auto db = Connect(DbPath());
+  Must(*db, "PRAGMA foreign_keys = ON");
+  Must(*db, "CREATE VIRTUAL TABLE t USING strata(k INTEGER PRIMARY KEY, v TEXT)");
+  Must(*db, "CREATE TABLE parent(id INTEGER PRIMARY KEY)");
+  Must(*db, "CREATE TABLE child(id INTEGER PRIMARY KEY, "
+            "parent_id REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)");
+  auto other = Connect(DbPath());
+  Must(*db, "BEGIN; INSERT INTO t VALUES (1, 'a'); INSERT INTO child VALUES (1, 99)");
+  SqlResult r = db->Run("COMMIT");
+  EXPECT_EQ(r.code, SQLITE_CONSTRAINT_FOREIGNKEY) << r.ToString();
+  EXPECT_FALSE(db->autocommit());  // still open, as for ordinary tables
+  EXPECT_EQ(Keys(*other, "t"), "");
+  EXPECT_EQ(Keys(*db, "t"), "1");
+  // Fixing the violation lets the same transaction commit, strata writes included.
+  Must(*db, "INSERT INTO parent VALUES (99); COMMIT");
+  EXPECT_EQ(Keys(*other, "t"), "1");
+  // Or the transaction is rolled back, with its strata writes.
+  Must(*db, "BEGIN; INSERT INTO t VALUES (2, 'b'); INSERT INTO child VALUES (2, 98)");
+  EXPECT_EQ(db->Run("COMMIT").code, SQLITE_CONSTRAINT_FOREIGNKEY);
+  Must(*db, "ROLLBACK");
+  EXPECT_EQ(Keys(*db, "t"), "1");
+  EXPECT_EQ(Keys(*other, "t"), "1");
+  Must(*db, "INSERT INTO t VALUES (3, 'c')");
+  EXPECT_EQ(Keys(*other, "t"), "1,3");
+}
+
+}  // namespace
+}  // namespace strata
