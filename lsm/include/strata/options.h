@@ -50,8 +50,10 @@ struct Options {
   // deeper level is one sorted run whose target size is max_bytes_for_level_base for
   // level 1 and grows by max_bytes_for_level_multiplier per level.
   int level0_compaction_trigger = 4;        // level-0 tables that start a compaction
-  int level0_slowdown_writes_trigger = 8;   // ... that delay each write by 1 ms
-  int level0_stop_writes_trigger = 12;      // ... that stop writes until compaction
+  // RocksDB's defaults: a level-0 compaction merges all of level 1 (up to its 256 MiB
+  // target), which takes seconds; room for 20-36 tables keeps writers moving meanwhile.
+  int level0_slowdown_writes_trigger = 20;  // ... that delay each write by 1 ms
+  int level0_stop_writes_trigger = 36;      // ... that stop writes until compaction
   size_t max_bytes_for_level_base = 256u << 20;
   int max_bytes_for_level_multiplier = 10;
   // Compaction output is cut into tables of about this size.
