@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's two commands:
-#   tools/dev.sh demo   install what is missing, build, run the demo
+#   tools/dev.sh demo   install what is missing, build, run the SQL demo (sql/demo.sql)
 #   tools/dev.sh test   install what is missing, build, run the whole test suite
 #                       (default build, then the ASan+UBSan build)
 # Works on a fresh Debian 12 machine as root; elsewhere it only checks packages.
@@ -44,7 +44,10 @@ case "$command" in
   demo)
     install_missing_packages
     build build
-    ./build/tools/strata_demo
+    # The SQL demo in the sqlite3 shell, on a fresh database (its store is the
+    # directory next to it).
+    rm -rf /tmp/strata-demo.db /tmp/strata-demo.db-strata
+    sqlite3 /tmp/strata-demo.db < sql/demo.sql
     ;;
   test)
     install_missing_packages
