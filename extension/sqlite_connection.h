@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "extension/sqlite_bridge.h"
 #include "extension/store.h"
@@ -50,11 +51,25 @@ class ConnectionState {
     std::shared_ptr<Store> store;
     std::string prefix;      // first key of the table
     std::string prefix_end;  // first key after it
+    const void* owner;       // the table instance that registered it
   };
   void RegisterTable(const std::string& name, TableHandle handle) {
     tables_[Lower(name)] = std::move(handle);
   }
-  void UnregisterTable(const std::string& name) { tables_.erase(Lower(name)); }
+  // SQLite may connect a new instance of a table before disconnecting the old one:
+  // only the registering instance removes its entry.
+  void UnregisterTable(const std::string& name, const void* owner) {
+    auto it = tables_.find(Lower(name));
+    if (it != tables_.end() && it->second.owner == owner) tables_.erase(it);
+  }
+
+  // Keeps an in-memory store open for as long as the connection lives.
+  void KeepAlive(const std::shared_ptr<Store>& store) {
+    for (const auto& kept : kept_alive_) {
+      if (kept == store) return;
+    }
+    kept_alive_.push_back(store);
+  }
   const TableHandle* FindTable(const std::string& name) const {
     auto it = tables_.find(Lower(name));
     return it == tables_.end() ? nullptr : &it->second;
@@ -71,6 +86,7 @@ class ConnectionState {
 
   std::map<const Store*, std::unique_ptr<StoreTransaction>> transactions_;
   std::map<std::string, TableHandle> tables_;
+  std::vector<std::shared_ptr<Store>> kept_alive_;
 };
 
 }  // namespace strata::sql

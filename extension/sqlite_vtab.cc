@@ -99,9 +99,16 @@ void StoreLocation(sqlite3* db, const std::string& schema_name, const TableSchem
     *path = schema.options.dir;
     *in_memory = false;
   } else if (file == nullptr || file[0] == '\0' || schema_name == "temp") {
+    // Named after the database's pager file, which connections to one shared-cache
+    // in-memory database have in common (and which lives as long as the database).
+    sqlite3_file* pager_file = nullptr;
+    sqlite3_file_control(db, schema_name.c_str(), SQLITE_FCNTL_FILE_POINTER, &pager_file);
     char name[96];
-    std::snprintf(name, sizeof(name), "memory:%p:%s", static_cast<void*>(db),
-                  schema_name.c_str());
+    std::snprintf(name, sizeof(name), "memory:%p:%p", static_cast<void*>(pager_file),
+                  static_cast<void*>(db));
+    if (pager_file != nullptr) {
+      std::snprintf(name, sizeof(name), "memory:%p", static_cast<void*>(pager_file));
+    }
     *path = name;
     *in_memory = true;
   } else {
@@ -204,6 +211,10 @@ int CreateOrConnect(sqlite3* db, void* aux, int argc, const char* const* argv,
     return SqliteCode(s);
   }
 
+  // SQLite disconnects every virtual table after some schema errors; an in-memory
+  // store must not vanish with its last table while the connection lives.
+  if (in_memory) connection->KeepAlive(table->store);
+
   Store::TableEntry entry;
   if (create) {
     if (table->store_is_durable) {
@@ -227,7 +238,7 @@ int CreateOrConnect(sqlite3* db, void* aux, int argc, const char* const* argv,
       TableSchema stored;
       std::string difference;
       s = TableSchema::Deserialize(entry.schema, &stored);
-      if (s.ok() && !stored.SameShape(table->schema, &difference)) {
+      if (s.ok() && !table->schema.SameShape(stored, &difference)) {
         s = Status::InvalidArgument("schema disagrees with the store's catalog: " + difference);
       }
     }
@@ -248,7 +259,7 @@ int CreateOrConnect(sqlite3* db, void* aux, int argc, const char* const* argv,
   }
   sqlite3_vtab_config(db, SQLITE_VTAB_CONSTRAINT_SUPPORT, 1);
   connection->RegisterTable(table->table_name,
-                            {table->store, table->prefix, table->prefix_end});
+                            {table->store, table->prefix, table->prefix_end, table.get()});
   *out = &table.release()->base;
   return SQLITE_OK;
 }
@@ -265,7 +276,7 @@ int xConnect(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite3_
 
 int xDisconnect(sqlite3_vtab* vtab) {
   StrataTable* table = AsTable(vtab);
-  table->connection->UnregisterTable(table->table_name);
+  table->connection->UnregisterTable(table->table_name, table);
   delete table;
   return SQLITE_OK;
 }
@@ -274,7 +285,7 @@ int xDestroy(sqlite3_vtab* vtab) {
   StrataTable* table = AsTable(vtab);
   Status s = table->store->DropTable(table->table_name);
   if (!s.ok() && !s.IsNotFound()) return Fail(table, s);
-  table->connection->UnregisterTable(table->table_name);
+  table->connection->UnregisterTable(table->table_name, table);
   delete table;
   return SQLITE_OK;
 }
@@ -283,10 +294,10 @@ int xRename(sqlite3_vtab* vtab, const char* new_name) {
   StrataTable* table = AsTable(vtab);
   Status s = table->store->RenameTable(table->table_name, new_name);
   if (!s.ok()) return Fail(table, s);
-  table->connection->UnregisterTable(table->table_name);
+  table->connection->UnregisterTable(table->table_name, table);
   table->table_name = new_name;
   table->connection->RegisterTable(table->table_name,
-                                   {table->store, table->prefix, table->prefix_end});
+                                   {table->store, table->prefix, table->prefix_end, table});
   return SQLITE_OK;
 }
 
@@ -793,11 +804,21 @@ std::string UniqueViolation(StrataTable* table) {
   return message;
 }
 
+// A COMMIT that failed after xSync (e.g. SQLITE_BUSY on the main database) leaves the
+// transaction open; a later change makes the pending record stale, so it is dropped
+// and the next xSync writes a new one.
+void DiscardStalePending(StrataTable* table, StoreTransaction* txn) {
+  if (txn->pending_txid == 0) return;
+  table->store->DiscardPending(txn->pending_txid);
+  txn->pending_txid = 0;
+}
+
 int xUpdate(sqlite3_vtab* vtab, int argc, sqlite3_value** argv, sqlite3_int64*) {
   StrataTable* table = AsTable(vtab);
   Status s;
   StoreTransaction* txn = BeginWriting(table, &s);
   if (txn == nullptr) return Fail(table, s);
+  DiscardStalePending(table, txn);
 
   auto old_key = [&]() {
     std::string key = table->prefix;
@@ -935,6 +956,7 @@ int xRelease(sqlite3_vtab* vtab, int n) {
 int xRollbackTo(sqlite3_vtab* vtab, int n) {
   StrataTable* table = AsTable(vtab);
   if (StoreTransaction* txn = table->connection->WritingTransaction(table->store.get())) {
+    DiscardStalePending(table, txn);
     txn->buffer.RollbackTo(n);
   }
   return SQLITE_OK;

@@ -73,7 +73,7 @@ JOIN users u ON u.id = e.user_id
 JOIN countries c ON c.code = u.country
 WHERE e.kind = 'buy'
 GROUP BY c.name
-ORDER BY total DESC;
+ORDER BY total DESC, country;
 EXPLAIN QUERY PLAN
 SELECT c.name AS country, count(*) AS purchases, round(sum(e.amount), 2) AS total
 FROM events e
@@ -81,7 +81,7 @@ JOIN users u ON u.id = e.user_id
 JOIN countries c ON c.code = u.country
 WHERE e.kind = 'buy'
 GROUP BY c.name
-ORDER BY total DESC;
+ORDER BY total DESC, country;
 
 .print
 .print '== 8. Transactions and savepoints: only what is committed stays'

@@ -1,5 +1,6 @@
 -- The SQL examples of README.md, checked by tests/sql_shell_test.cc against
--- sql/readme_examples.expected: change both together (see sql/README.md).
+-- sql/readme_examples.expected: change both together (STRATA_UPDATE_EXPECTED=1 regenerates
+-- the expected output; see tests/sql_shell_test.cc).
 -- Run from the repository root:  sqlite3 < sql/readme_examples.sql
 .load ./build/strata
 CREATE VIRTUAL TABLE kv USING strata;                        -- columns: key PRIMARY KEY, value

@@ -20,8 +20,9 @@
 // of the extension (a forked child would inherit the parent's process-wide store
 // registry).
 //
-// STRATA_SQL_CRASH_ROUNDS (default 6) and STRATA_SQL_CRASH_SEED (default fixed) tune it.
+// STRATA_SQL_CRASH_ROUNDS (default 12) and STRATA_SQL_CRASH_SEED (default fixed) tune it.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/types.h>
@@ -36,8 +37,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "extension/store.h"
 #include "tests/support/sqlite_harness.h"
@@ -91,11 +90,17 @@ void ChildRun(const test::SqliteDb& db, const std::string& sql) {
   for (;; id++) {
     std::string n = std::to_string(id);
     std::string payload = "'transaction " + n + " " + std::string(id % 200, 'x') + "'";
-    ChildRun(db, "BEGIN;"
-                 "INSERT INTO s1 VALUES (" + n + ", " + payload + ");"
-                 "INSERT INTO s2 VALUES (" + n + ", 1, randomblob(" + std::to_string(id % 300) +
+    ChildRun(db,
+             "BEGIN;"
+             "INSERT INTO s1 VALUES (" +
+                 n + ", " + payload +
+                 ");"
+                 "INSERT INTO s2 VALUES (" +
+                 n + ", 1, randomblob(" + std::to_string(id % 300) +
                  "));"
-                 "INSERT INTO o VALUES (" + n + ", " + payload + ");"
+                 "INSERT INTO o VALUES (" +
+                 n + ", " + payload +
+                 ");"
                  "UPDATE s_counter SET n = n + 1 WHERE k = 0;"
                  "UPDATE o_counter SET n = n + 1 WHERE k = 0;"
                  "COMMIT");
@@ -124,7 +129,7 @@ uint32_t Seed() {
 
 int Rounds() {
   const char* text = std::getenv("STRATA_SQL_CRASH_ROUNDS");
-  return text != nullptr ? std::atoi(text) : 6;
+  return text != nullptr ? std::atoi(text) : 12;
 }
 
 // Starts the child on `path`; returns its pid and the read end of its ack pipe.

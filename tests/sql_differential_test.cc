@@ -47,6 +47,7 @@
 #include <string>
 #include <vector>
 
+#include "extension/affinity_codec.h"
 #include "tests/support/sqlite_harness.h"
 #include "tests/support/temp_dir.h"
 
@@ -59,7 +60,9 @@ using test::SqlRows;
 using test::SqlTestValue;
 
 constexpr uint64_t kDefaultSeed = 20240604;
-constexpr int kDefaultStatements = 2500;  // per case
+// Statements per case by default: a few seconds in a Release build.
+constexpr int kDefaultMemoryStatements = 20000;
+constexpr int kDefaultFileStatements = 4000;  // each commit syncs the store's id counter
 constexpr int kStatementsPerSchema = 250;
 constexpr size_t kMaxReportedMismatches = 5;
 
@@ -108,6 +111,7 @@ struct Schema {
   bool inline_key = false;  // one key column declared `name type PRIMARY KEY`
 
   std::string Name(int column) const { return QuoteName(columns[column].name); }
+  bool IsKey(int column) const { return std::find(key.begin(), key.end(), column) != key.end(); }
 
   // The column definitions and PRIMARY KEY, as inside CREATE TABLE t(...).
   std::string Definitions() const {
@@ -154,13 +158,17 @@ struct Schema {
   std::string DumpSql() const { return "SELECT * FROM t ORDER BY " + KeyList(); }
 };
 
-struct Setup {
+struct Scenario {
   Schema schema;
   std::vector<std::string> source_rows;  // "(v, v, ..., j)" literals for src
   std::string strata_options;            // appended to the strata table's arguments
+  // Only for testing this test: the strata table's definitions instead of the schema's.
+  std::string strata_definitions_override;
 
   std::string CreateStrata() const {
-    return "CREATE VIRTUAL TABLE t USING strata(" + schema.Definitions() + strata_options + ")";
+    std::string definitions = strata_definitions_override.empty() ? schema.Definitions()
+                                                                  : strata_definitions_override;
+    return "CREATE VIRTUAL TABLE t USING strata(" + definitions + strata_options + ")";
   }
   std::string CreatePlain() const {
     return "CREATE TABLE t(" + schema.Definitions() + ") WITHOUT ROWID";
@@ -278,7 +286,7 @@ std::string CompareResults(const SqlResult& strata, const SqlResult& plain, bool
 
 // Runs one step on both connections. `state_rows` (may be null) receives the ordinary
 // table's contents after a write, for the generator.
-Comparison RunStep(ConnectionPair* pair, const Setup& setup, const Step& step) {
+Comparison RunStep(ConnectionPair* pair, const Scenario& setup, const Step& step) {
   Comparison c;
   switch (step.kind) {
     case Step::Kind::kReopen: {
@@ -323,7 +331,7 @@ Comparison RunStep(ConnectionPair* pair, const Setup& setup, const Step& step) {
   return c;
 }
 
-bool CreateTables(ConnectionPair* pair, const Setup& setup, std::string* error) {
+bool CreateTables(ConnectionPair* pair, const Scenario& setup, std::string* error) {
   std::vector<std::pair<SqliteDb*, std::string>> sql = {{&pair->strata(), setup.CreateStrata()},
                                                         {&pair->plain(), setup.CreatePlain()}};
   for (const std::string& common : setup.CommonSql()) {
@@ -354,7 +362,7 @@ bool DropTables(ConnectionPair* pair, std::string* error) {
 
 // Replays `steps` on fresh connections; returns the index of the first step whose
 // results differ (and its comparison), or -1.
-int Replay(StorageMode mode, const Setup& setup, const std::vector<Step>& steps,
+int Replay(StorageMode mode, const Scenario& setup, const std::vector<Step>& steps,
            Comparison* mismatch) {
   ConnectionPair pair(mode);
   std::string error;
@@ -370,9 +378,10 @@ int Replay(StorageMode mode, const Setup& setup, const std::vector<Step>& steps,
 }
 
 // Delta debugging (ddmin): the smallest subsequence of `steps` found that still makes
-// the results differ somewhere, cut after the first differing step. Bounded in time.
-std::vector<Step> Minimize(StorageMode mode, const Setup& setup, std::vector<Step> steps) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+// the results differ somewhere, cut after the first differing step. Stops shrinking at
+// `deadline`.
+std::vector<Step> Minimize(StorageMode mode, const Scenario& setup, std::vector<Step> steps,
+                           std::chrono::steady_clock::time_point deadline) {
   int first = Replay(mode, setup, steps, nullptr);
   if (first < 0) return steps;  // not reproducible on fresh connections
   steps.resize(first + 1);
@@ -401,7 +410,7 @@ std::vector<Step> Minimize(StorageMode mode, const Setup& setup, std::vector<Ste
   return steps;
 }
 
-std::string ScriptOf(const Setup& setup, const std::vector<Step>& steps) {
+std::string ScriptOf(const Scenario& setup, const std::vector<Step>& steps) {
   std::string out = "-- strata side; for the ordinary side replace the first CREATE with\n-- " +
                     setup.CreatePlain() + ";\n.load build/strata\n" + setup.CreateStrata() + ";\n";
   for (const std::string& sql : setup.CommonSql()) out += sql + ";\n";
@@ -418,6 +427,18 @@ std::string ScriptOf(const Setup& setup, const std::vector<Step>& steps) {
 // ---------------------------------------------------------------------------------
 // Random values, schemas and statements.
 
+bool IsNumeric(sql::Affinity a) {
+  return a == sql::Affinity::kInteger || a == sql::Affinity::kReal || a == sql::Affinity::kNumeric;
+}
+
+// The documented divergence (docs/planning.md, "Affinity, and the omit policy"): a TEXT
+// or untyped key compared with another column of numeric affinity, where SQLite converts
+// the key side (' 5' = 5) and a key lookup cannot.
+bool KnownJoinDivergence(const std::string& key_type, const std::string& other_type) {
+  return !IsNumeric(sql::AffinityOfDeclaredType(key_type)) &&
+         IsNumeric(sql::AffinityOfDeclaredType(other_type));
+}
+
 // What the generator knows of the table: the ordinary side's rows after the last write.
 struct TableState {
   std::vector<std::vector<SqlTestValue>> rows;  // all columns, in key order
@@ -428,8 +449,8 @@ class Generator {
  public:
   Generator(uint64_t seed, StorageMode mode) : rng_(seed), mode_(mode) { BuildPool(); }
 
-  Setup RandomSetup();
-  Step NextStep(const Setup& setup, const TableState& state, bool in_transaction);
+  Scenario RandomScenario();
+  Step NextStep(const Scenario& setup, const TableState& state, bool in_transaction);
 
  private:
   size_t Uniform(size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng_); }
@@ -441,20 +462,21 @@ class Generator {
 
   void BuildPool();
   SqlTestValue RandomValue();
-  SqlTestValue KeyishValue(const Setup& setup, const TableState& state, int column);
+  SqlTestValue KeyishValue(const Scenario& setup, const TableState& state, int column);
   SqlTestValue Morph(const SqlTestValue& v);
   std::string Lit(const SqlTestValue& v) { return v.Literal(); }
-  std::string RandomRow(const Setup& setup, const TableState& state);
-  std::string Condition(const Setup& setup, const TableState& state);
-  std::string ColumnCondition(const Setup& setup, const TableState& state, int column);
-  std::string UpdateExpression(const Setup& setup, const TableState& state, int column);
+  std::string RandomRow(const Scenario& setup, const TableState& state);
+  std::string Condition(const Scenario& setup, const TableState& state, bool allow_or = true);
+  std::string WholeKeyCondition(const Scenario& setup, const TableState& state);
+  std::string ColumnCondition(const Scenario& setup, const TableState& state, int column);
+  std::string UpdateExpression(const Scenario& setup, const TableState& state, int column);
   std::string ConflictClause();
   std::string LimitClause();
 
-  Step WriteStep(const Setup& setup, const TableState& state);
+  Step WriteStep(const Scenario& setup, const TableState& state);
   Step TransactionStep(const TableState& state, bool in_transaction);
-  Step QueryStep(const Setup& setup, const TableState& state);
-  Step KeyQuery(const Setup& setup, const TableState& state);
+  Step QueryStep(const Scenario& setup, const TableState& state);
+  Step KeyQuery(const Scenario& setup, const TableState& state);
 
   std::mt19937_64 rng_;
   const StorageMode mode_;
@@ -490,6 +512,11 @@ void Generator::BuildPool() {
 }
 
 SqlTestValue Generator::RandomValue() {
+  if (OneIn(60)) {  // long values: multi-byte lengths in the row and key encodings
+    std::string bytes(100 + Uniform(3000), 'x');
+    bytes[Uniform(bytes.size())] = OneIn(2) ? '\0' : 'y';
+    return OneIn(2) ? SqlTestValue::Text(bytes) : SqlTestValue::Blob(bytes);
+  }
   switch (Uniform(10)) {
     case 0: return SqlTestValue::Integer(static_cast<int64_t>(Uniform(60)) - 10);
     case 1: return SqlTestValue::Real(static_cast<double>(Uniform(40)) / 4 - 2);
@@ -499,7 +526,7 @@ SqlTestValue Generator::RandomValue() {
 }
 
 // A value the same as, or (by SQLite's rules) maybe equal to, a key of an existing row.
-SqlTestValue Generator::KeyishValue(const Setup& setup, const TableState& state, int column) {
+SqlTestValue Generator::KeyishValue(const Scenario& setup, const TableState& state, int column) {
   if (state.rows.empty() || OneIn(3)) return RandomValue();
   const SqlTestValue& v = Pick(state.rows)[column];
   (void)setup;
@@ -531,12 +558,12 @@ SqlTestValue Generator::Morph(const SqlTestValue& v) {
   return v;
 }
 
-Setup Generator::RandomSetup() {
+Scenario Generator::RandomScenario() {
   static const std::vector<std::string> kTypes = {
       "INTEGER", "TEXT",  "REAL",   "NUMERIC", "BLOB",         "",     "VARCHAR(10)",
       "UNSIGNED BIG INT", "DOUBLE", "INT",     "FLOAT",        "CLOB", "BOOLEAN",
       "DECIMAL(10,5)",    "DATE",   "CHAR(3)", "STRING"};
-  Setup setup;
+  Scenario setup;
   Schema& s = setup.schema;
   size_t key_count = 1 + Uniform(3);
   size_t other_count = Uniform(4);
@@ -570,7 +597,7 @@ Setup Generator::RandomSetup() {
   return setup;
 }
 
-std::string Generator::RandomRow(const Setup& setup, const TableState& state) {
+std::string Generator::RandomRow(const Scenario& setup, const TableState& state) {
   std::string row = "(";
   for (size_t i = 0; i < setup.schema.columns.size(); i++) {
     if (i > 0) row += ", ";
@@ -596,7 +623,7 @@ std::string Generator::LimitClause() {
   }
 }
 
-std::string Generator::ColumnCondition(const Setup& setup, const TableState& state, int column) {
+std::string Generator::ColumnCondition(const Scenario& setup, const TableState& state, int column) {
   std::string c = setup.schema.Name(column);
   auto v = [&] { return Lit(KeyishValue(setup, state, column)); };
   switch (Uniform(14)) {
@@ -615,19 +642,30 @@ std::string Generator::ColumnCondition(const Setup& setup, const TableState& sta
   }
 }
 
-std::string Generator::Condition(const Setup& setup, const TableState& state) {
+// Equality on every key column: at most one row.
+std::string Generator::WholeKeyCondition(const Scenario& setup, const TableState& state) {
+  const Schema& s = setup.schema;
+  std::string out;
+  for (size_t k = 0; k < s.key.size(); k++) {
+    if (k > 0) out += " AND ";
+    out += s.Name(s.key[k]) + " = " + Lit(KeyishValue(setup, state, s.key[k]));
+  }
+  return out;
+}
+
+// allow_or = false for statements whose outcome depends on the order rows are visited
+// in (UPDATE of key columns, INSERT ... SELECT from t): an OR can make SQLite visit
+// the strata table branch by branch (multi-index OR) while it scans the ordinary table
+// in key order, and with OR IGNORE / OR FAIL, or a UNIQUE error that another order
+// would avoid, the outcomes then differ legitimately. Without OR both are visited in
+// key order.
+std::string Generator::Condition(const Scenario& setup, const TableState& state, bool allow_or) {
   const Schema& s = setup.schema;
   switch (Uniform(6)) {
-    case 0: {  // the whole key
-      std::string out;
-      for (size_t k = 0; k < s.key.size(); k++) {
-        if (k > 0) out += " AND ";
-        out += s.Name(s.key[k]) + " = " + Lit(KeyishValue(setup, state, s.key[k]));
-      }
-      return out;
-    }
+    case 0:
+      return WholeKeyCondition(setup, state);
     case 1:
-      return ColumnCondition(setup, state, Pick(s.key)) + (OneIn(2) ? " AND " : " OR ") +
+      return ColumnCondition(setup, state, Pick(s.key)) + (OneIn(2) || !allow_or ? " AND " : " OR ") +
              ColumnCondition(setup, state, static_cast<int>(Uniform(s.columns.size())));
     case 2: {  // an equality prefix and a range on the next key column
       size_t prefix = Uniform(s.key.size());
@@ -642,7 +680,7 @@ std::string Generator::Condition(const Setup& setup, const TableState& state) {
   }
 }
 
-std::string Generator::UpdateExpression(const Setup& setup, const TableState& state, int column) {
+std::string Generator::UpdateExpression(const Scenario& setup, const TableState& state, int column) {
   std::string c = setup.schema.Name(column);
   switch (Uniform(8)) {
     case 0: return c + " + 10";
@@ -655,18 +693,23 @@ std::string Generator::UpdateExpression(const Setup& setup, const TableState& st
   }
 }
 
-Step Generator::WriteStep(const Setup& setup, const TableState& state) {
+Step Generator::WriteStep(const Scenario& setup, const TableState& state) {
   const Schema& s = setup.schema;
   Step step;
   step.kind = Step::Kind::kWrite;
-  switch (Uniform(12)) {
+  switch (Uniform(20)) {
+    case 10:
+    case 11:
+    case 12:
     case 0:
     case 1:
     case 2: {  // INSERT [OR ...] / REPLACE, one or more rows
-      step.sql = OneIn(8) ? "REPLACE INTO t VALUES " : "INSERT " + ConflictClause() + "INTO t VALUES ";
-      size_t rows = OneIn(3) ? 1 + Uniform(4) : 1;
+      std::string conflict = ConflictClause();
+      step.sql = OneIn(8) ? "REPLACE INTO t VALUES " : "INSERT " + conflict + "INTO t VALUES ";
+      size_t rows = OneIn(2) ? 1 + Uniform(8) : 1;
       for (size_t r = 0; r < rows; r++) step.sql += (r > 0 ? ", " : "") + RandomRow(setup, state);
-      if (OneIn(8)) step.sql += " RETURNING *";
+      // Known divergence (SQLite): RETURNING also returns the rows OR IGNORE skipped.
+      if (OneIn(8) && conflict != "OR IGNORE ") step.sql += " RETURNING *";
       break;
     }
     case 3: {  // INSERT with a column list: the others are NULL
@@ -696,29 +739,91 @@ Step Generator::WriteStep(const Setup& setup, const TableState& state) {
         if (i == static_cast<size_t>(s.key.back()) || OneIn(4)) select += " + 1";
       }
       step.sql = "INSERT " + ConflictClause() + "INTO t SELECT " + select + " FROM t";
-      if (OneIn(2)) step.sql += " WHERE " + Condition(setup, state);
+      if (OneIn(2)) step.sql += " WHERE " + Condition(setup, state, /*allow_or=*/false);
       break;
     }
     case 6:
     case 7:
     case 8: {  // UPDATE [OR ...] of key and/or other columns
       std::string set;
+      bool sets_key = false;
       size_t assignments = 1 + Uniform(2);
       for (size_t a = 0; a < assignments; a++) {
         int column = static_cast<int>(Uniform(s.columns.size()));
+        sets_key |= s.IsKey(column);
         set += (a > 0 ? ", " : "") + s.Name(column) + " = " + UpdateExpression(setup, state, column);
       }
-      step.sql = "UPDATE " + ConflictClause() + "t SET " + set;
-      if (!OneIn(4)) step.sql += " WHERE " + Condition(setup, state);
+      std::string conflict = ConflictClause();
+      step.sql = "UPDATE " + conflict + "t SET " + set;
+      if (conflict == "OR REPLACE " && sets_key) {
+        step.sql += " WHERE " + WholeKeyCondition(setup, state);
+      } else if (!OneIn(4)) {
+        step.sql += " WHERE " + Condition(setup, state, /*allow_or=*/!sets_key);
+      }
       break;
     }
-    case 9:
-      step.sql = "UPDATE " + ConflictClause() + "t SET " + s.Name(s.key[0]) + " = " +
-                 s.Name(s.key[0]) + (OneIn(2) ? " + 10" : " - 1");
+    case 9: {
+      std::string conflict = ConflictClause();
+      // See UpdateOrReplaceOfKeys: several rows moving keys with OR REPLACE diverge.
+      if (conflict == "OR REPLACE ") conflict = "OR IGNORE ";
+      step.sql = "UPDATE " + conflict + "t SET " + s.Name(s.key[0]) + " = " + s.Name(s.key[0]) +
+                 (OneIn(2) ? " + 10" : " - 1");
       break;
+    }
+    case 13: {  // many rows at once, from a recursive CTE
+      static const std::vector<std::string> kKeyExpressions = {
+          "i", "-i", "i * 0.5", "'k' || i", "CAST(i AS TEXT)", "i % 7", "CAST(i AS BLOB)",
+          "printf('%05d', i)", "i * 1e15"};
+      static const std::vector<std::string> kValueExpressions = {"NULL", "i", "'v' || i",
+                                                                 "i / 3.0", "zeroblob(i % 4)"};
+      std::string select;
+      for (size_t i = 0; i < s.columns.size(); i++) {
+        select += (i > 0 ? ", " : "") +
+                  (s.IsKey(static_cast<int>(i)) ? Pick(kKeyExpressions) : Pick(kValueExpressions));
+      }
+      static const std::vector<std::string> kModes = {"", "OR IGNORE ", "OR REPLACE ", "OR FAIL "};
+      step.sql = "WITH RECURSIVE n(i) AS (SELECT " + std::to_string(Uniform(20)) +
+                 " UNION ALL SELECT i + 1 FROM n LIMIT " + std::to_string(10 + Uniform(100)) +
+                 ") INSERT " + Pick(kModes) + "INTO t SELECT " + select + " FROM n";
+      break;
+    }
+    case 15: {  // bound parameters
+      std::string values;
+      for (size_t i = 0; i < s.columns.size(); i++) {
+        values += (i > 0 ? ", " : "") + Placeholder(i + 1);
+        step.params.push_back(KeyishValue(setup, state, static_cast<int>(i)));
+      }
+      step.sql = "INSERT " + ConflictClause() + "INTO t VALUES (" + values + ")";
+      break;
+    }
+    case 16:
+      step.sql = "INSERT INTO t DEFAULT VALUES";  // NULL keys: NOT NULL error
+      break;
+    case 17: {  // statements that read the table they change
+      std::string k0 = s.Name(s.key[0]);
+      switch (Uniform(3)) {
+        case 0:
+          step.sql = "DELETE FROM t WHERE " + k0 + " IN (SELECT " + k0 + " FROM t ORDER BY " +
+                     s.KeyList() + " LIMIT " + std::to_string(Uniform(5)) + ")";
+          break;
+        case 1:
+          step.sql = "DELETE FROM t WHERE " + k0 + " = (SELECT max(" + k0 + ") FROM t)";
+          break;
+        default:
+          if (s.other.empty()) {
+            step.sql = "DELETE FROM t WHERE " + k0 + " = (SELECT min(" + k0 + ") FROM t)";
+          } else {
+            // The subquery reads only key columns, which the statement does not change.
+            step.sql = "UPDATE t SET " + s.Name(Pick(s.other)) +
+                       " = (SELECT count(*) FROM t AS u WHERE u." + k0 + " < t." + k0 + ")";
+          }
+          break;
+      }
+      break;
+    }
     default:
       step.sql = "DELETE FROM t";
-      if (!OneIn(10)) step.sql += " WHERE " + Condition(setup, state);
+      if (!OneIn(15)) step.sql += " WHERE " + Condition(setup, state);
       break;
   }
   return step;
@@ -743,7 +848,7 @@ Step Generator::TransactionStep(const TableState& state, bool in_transaction) {
 }
 
 // Queries on the key: point lookups, ranges, IN, with ORDER BY / LIMIT.
-Step Generator::KeyQuery(const Setup& setup, const TableState& state) {
+Step Generator::KeyQuery(const Scenario& setup, const TableState& state) {
   const Schema& s = setup.schema;
   Step step;
   step.kind = Step::Kind::kQuery;
@@ -792,17 +897,18 @@ Step Generator::KeyQuery(const Setup& setup, const TableState& state) {
   return step;
 }
 
-Step Generator::QueryStep(const Setup& setup, const TableState& state) {
+Step Generator::QueryStep(const Scenario& setup, const TableState& state) {
   const Schema& s = setup.schema;
   Step step;
   step.kind = Step::Kind::kQuery;
   auto any_column = [&] { return s.Name(static_cast<int>(Uniform(s.columns.size()))); };
   std::string k0 = s.Name(s.key[0]);
-  switch (Uniform(16)) {
+  switch (Uniform(23)) {
     case 0:
     case 1:
     case 2:
     case 3:
+    case 22:
       return KeyQuery(setup, state);
     case 4:  // any condition, any order
       step.sql = "SELECT * FROM t WHERE " + Condition(setup, state);
@@ -836,14 +942,23 @@ Step Generator::QueryStep(const Setup& setup, const TableState& state) {
           break;
         case 1:
           step.sql = "SELECT t.*, src.j FROM src JOIN t ON t." + k0 + " = src.j";
+          if (OneIn(2)) step.sql += " AND t." + k0 + (OneIn(2) ? " > src.j" : " <= src.j");
           break;
         case 2:
           step.sql = "SELECT src.*, t.* FROM src LEFT JOIN t ON t." + k0 + " = src." + k0 +
                      " AND t." + any_column() + " IS NOT NULL";
           break;
-        default:
-          step.sql = "SELECT a.*, b.* FROM t AS a JOIN t AS b ON b." + k0 + " = a." + any_column();
+        default: {
+          std::vector<int> comparable;
+          for (size_t i = 0; i < s.columns.size(); i++) {
+            if (!KnownJoinDivergence(s.columns[s.key[0]].type, s.columns[i].type)) {
+              comparable.push_back(static_cast<int>(i));
+            }
+          }
+          step.sql = "SELECT a.*, b.* FROM t AS a JOIN t AS b ON b." + k0 + " = a." +
+                     s.Name(Pick(comparable));
           break;
+        }
       }
       break;
     case 9:
@@ -888,6 +1003,56 @@ Step Generator::QueryStep(const Setup& setup, const TableState& state) {
                  "), " + any_column() + " + 0 FROM t ORDER BY " + s.KeyList(" DESC");
       step.ordered = true;
       break;
+    case 16: {  // mixed directions: SQLite sorts
+      std::string order;
+      for (size_t k = 0; k < s.key.size(); k++) {
+        order += (k > 0 ? ", " : "") + s.Name(s.key[k]) + (OneIn(2) ? " DESC" : " ASC");
+      }
+      step.sql = "SELECT * FROM t ORDER BY " + order + LimitClause();
+      step.ordered = true;
+      break;
+    }
+    case 17:
+      step.sql = "SELECT * FROM t ORDER BY " + s.KeyList(OneIn(2) ? " DESC" : "") +
+                 " LIMIT ?1 OFFSET ?2";
+      step.params = {SqlTestValue::Integer(static_cast<int64_t>(Uniform(8)) - 1),
+                     SqlTestValue::Integer(static_cast<int64_t>(Uniform(8)))};
+      step.ordered = true;
+      break;
+    case 18:  // correlated subqueries: the strata table probed once per src row
+      if (OneIn(2)) {
+        step.sql = "SELECT * FROM src WHERE EXISTS (SELECT 1 FROM t WHERE t." + k0 + " = src." +
+                   k0 + ")";
+      } else {
+        step.sql = "SELECT src.j, (SELECT count(*) FROM t WHERE t." + k0 +
+                   (OneIn(2) ? " <= src." : " > src.") + k0 + ") FROM src";
+      }
+      break;
+    case 19:
+      if (OneIn(2)) {
+        // Without ORDER BY, both visit rows in key order.
+        step.sql = "SELECT count(*), count(DISTINCT " + k0 + "), group_concat(quote(" + k0 +
+                   "), ' ') FROM t";
+      } else {
+        step.sql = "SELECT " + s.KeyList() + ", count(*) FROM t GROUP BY " + s.KeyList() +
+                   " ORDER BY " + s.KeyList();
+      }
+      step.ordered = true;
+      break;
+    case 20: {  // odd constraints on the key
+      SqlTestValue a = KeyishValue(setup, state, s.key[0]);
+      SqlTestValue b = KeyishValue(setup, state, s.key[0]);
+      static const std::vector<std::string> kWheres = {
+          " IN ()", " IN (NULL)", " IS NULL", " IS NOT NULL", " = ?1 AND " + k0 + " = ?2",
+          " > ?1 AND " + k0 + " >= ?2 AND " + k0 + " <= ?3", " IN (?1) AND " + k0 + " IN (?2, ?3)",
+          " = ?1 AND " + k0 + " > ?2", " IS ?1", " != ?1"};
+      step.sql = "SELECT * FROM t WHERE " + k0 + Pick(kWheres);
+      step.params = {a, b, KeyishValue(setup, state, s.key[0])};
+      break;
+    }
+    case 21:
+      step.sql = "SELECT DISTINCT " + k0 + ", " + any_column() + " FROM t";
+      break;
     default:
       step.sql = "SELECT min(" + k0 + "), max(" + k0 + ") FROM t";
       step.ordered = true;
@@ -896,7 +1061,7 @@ Step Generator::QueryStep(const Setup& setup, const TableState& state) {
   return step;
 }
 
-Step Generator::NextStep(const Setup& setup, const TableState& state, bool in_transaction) {
+Step Generator::NextStep(const Scenario& setup, const TableState& state, bool in_transaction) {
   size_t r = Uniform(100);
   if (r < 40) return WriteStep(setup, state);
   if (r < 48) return TransactionStep(state, in_transaction);
@@ -986,15 +1151,70 @@ std::string Describe(const Comparison& c, const Step& step) {
 
 // Runs `statements` random steps over a sequence of schemas; returns one report per
 // schema whose results differed (each with a minimized reproduction).
-std::vector<std::string> RunDifferential(StorageMode mode, uint64_t seed, int statements) {
+// What a run exercised, so that a generator that stops producing interesting
+// statements is noticed.
+struct Coverage {
+  int writes = 0;              // writes and transaction control
+  int writes_changing = 0;     // ... with changes() > 0 (on INSERT/UPDATE/DELETE)
+  int constraint_errors = 0;   // ... failing with an SQLITE_CONSTRAINT_* code
+  int other_errors = 0;        // ... failing otherwise (e.g. no such savepoint)
+  int queries = 0;
+  int queries_with_rows = 0;
+  int query_errors = 0;
+  int flushes = 0;
+  int reopens = 0;
+  int64_t table_rows = 0;      // summed after every write, for the average
+
+  std::string ToString() const {
+    char text[400];
+    std::snprintf(text, sizeof(text),
+                  "%d writes (%d changed rows, %d constraint errors, %d other errors), "
+                  "%d queries (%d with rows, %d errors), %d flushes, %d reopens, "
+                  "%.1f rows per table on average",
+                  writes, writes_changing, constraint_errors, other_errors, queries,
+                  queries_with_rows, query_errors, flushes, reopens,
+                  writes > 0 ? static_cast<double>(table_rows) / writes : 0.0);
+    return text;
+  }
+};
+
+void Count(const Step& step, const Comparison& c, Coverage* coverage) {
+  switch (step.kind) {
+    case Step::Kind::kFlush: coverage->flushes++; break;
+    case Step::Kind::kReopen: coverage->reopens++; break;
+    case Step::Kind::kQuery:
+      coverage->queries++;
+      if (!c.plain.rows.empty()) coverage->queries_with_rows++;
+      if (!c.plain.ok()) coverage->query_errors++;
+      break;
+    case Step::Kind::kWrite: {
+      coverage->writes++;
+      bool dml = step.sql.rfind("INSERT", 0) == 0 || step.sql.rfind("REPLACE", 0) == 0 ||
+                 step.sql.rfind("UPDATE", 0) == 0 || step.sql.rfind("DELETE", 0) == 0;
+      if (dml && c.plain.ok() && c.plain.changes > 0) coverage->writes_changing++;
+      if ((c.plain.code & 0xff) == SQLITE_CONSTRAINT) {
+        coverage->constraint_errors++;
+      } else if (!c.plain.ok()) {
+        coverage->other_errors++;
+      }
+      coverage->table_rows += static_cast<int64_t>(c.plain_table.rows.size());
+      break;
+    }
+  }
+}
+
+std::vector<std::string> RunDifferential(StorageMode mode, uint64_t seed, int statements,
+                                         Coverage* coverage) {
   std::vector<std::string> reports;
+  // Shrinking replays the history many times; bound the time all reports may take.
+  const auto minimize_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(40);
   Generator generator(seed, mode);
   ConnectionPair pair(mode);
   std::string error;
   if (!pair.Open(&error)) return {"cannot open the connections: " + error};
   for (int schema_index = 0; statements > 0 && reports.size() < kMaxReportedMismatches;
        schema_index++) {
-    Setup setup = generator.RandomSetup();
+    Scenario setup = generator.RandomScenario();
     if (!CreateTables(&pair, setup, &error)) {
       reports.push_back("schema " + std::to_string(schema_index) + ": " + error);
       break;
@@ -1012,18 +1232,20 @@ std::vector<std::string> RunDifferential(StorageMode mode, uint64_t seed, int st
                              std::to_string(schema_index) + ", statement " + std::to_string(i) +
                              " (" + (mode == StorageMode::kFile ? "file" : "in-memory") +
                              " databases)\n  " + setup.CreateStrata() + "\n" + Describe(c, step);
-        std::vector<Step> minimal = Minimize(mode, setup, history);
+        std::vector<Step> minimal = Minimize(mode, setup, history, minimize_deadline);
         Comparison again;
         if (Replay(mode, setup, minimal, &again) >= 0) {
-          report += "minimized reproduction (" + std::to_string(minimal.size()) + " of " +
+          report += "reproduction (" + std::to_string(minimal.size()) + " of " +
                     std::to_string(history.size()) + " statements):\n" +
                     ScriptOf(setup, minimal) + "which gives:\n" + Describe(again, minimal.back());
         } else {
-          report += "(does not reproduce on fresh connections)\n";
+          report += "(does not reproduce on fresh connections; the statements were:)\n" +
+                    ScriptOf(setup, history);
         }
         reports.push_back(report);
         break;
       }
+      Count(step, c, coverage);
       if (step.kind == Step::Kind::kWrite || step.kind == Step::Kind::kReopen) {
         UpdateSavepoints(step, c.plain.ok(), pair.plain().autocommit(), &state);
         state.rows = ReadRows(&pair.plain(), setup.schema);
@@ -1039,13 +1261,158 @@ std::vector<std::string> RunDifferential(StorageMode mode, uint64_t seed, int st
 
 void RunCase(StorageMode mode) {
   uint64_t seed = EnvNumber("STRATA_DIFF_SEED", kDefaultSeed);
-  int statements = static_cast<int>(EnvNumber("STRATA_DIFF_STATEMENTS", kDefaultStatements));
+  int statements = static_cast<int>(EnvNumber(
+      "STRATA_DIFF_STATEMENTS",
+      mode == StorageMode::kMemory ? kDefaultMemoryStatements : kDefaultFileStatements));
   auto start = std::chrono::steady_clock::now();
-  std::vector<std::string> reports = RunDifferential(mode, seed, statements);
+  Coverage coverage;
+  std::vector<std::string> reports = RunDifferential(mode, seed, statements, &coverage);
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("seed %" PRIu64 ", %d statements, %.1f s\n", seed, statements, seconds);
+  std::printf("seed %" PRIu64 ", %d statements, %.1f s: %s\n", seed, statements, seconds,
+              coverage.ToString().c_str());
   for (const std::string& report : reports) ADD_FAILURE() << report;
+  if (reports.empty()) {
+    // The statements must do something: change rows, hit UNIQUE/NOT NULL, find rows.
+    EXPECT_GT(coverage.writes_changing, coverage.writes / 5) << coverage.ToString();
+    EXPECT_GT(coverage.constraint_errors, coverage.writes / 20) << coverage.ToString();
+    EXPECT_GT(coverage.queries_with_rows, coverage.queries / 3) << coverage.ToString();
+    EXPECT_GT(coverage.table_rows, int64_t{3} * coverage.writes) << coverage.ToString();
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// Fixed reproductions of differences the random runs found (each was a bug in the
+// extension), kept so that each one is pinned by name.
+
+Step Write(std::string sql) {
+  Step step;
+  step.kind = Step::Kind::kWrite;
+  step.sql = std::move(sql);
+  return step;
+}
+
+Step Query(std::string sql, std::vector<SqlTestValue> params = {}) {
+  Step step;
+  step.kind = Step::Kind::kQuery;
+  step.sql = std::move(sql);
+  step.params = std::move(params);
+  step.ordered = true;
+  return step;
+}
+
+// A table t(columns...) with key `key` (column indexes) and src rows.
+Scenario MakeScenario(std::vector<Column> columns, std::vector<int> key,
+                std::vector<std::string> source_rows = {}) {
+  Scenario setup;
+  setup.schema.columns = std::move(columns);
+  setup.schema.key = std::move(key);
+  for (size_t i = 0; i < setup.schema.columns.size(); i++) {
+    if (!setup.schema.IsKey(static_cast<int>(i))) setup.schema.other.push_back(static_cast<int>(i));
+  }
+  setup.source_rows = std::move(source_rows);
+  return setup;
+}
+
+// "" if every step gives the same results on both tables, else what differs.
+std::string Differences(StorageMode mode, const Scenario& setup, const std::vector<Step>& steps) {
+  Comparison c;
+  int at = Replay(mode, setup, steps, &c);
+  if (at < 0) return "";
+  std::vector<Step> prefix(steps.begin(), steps.begin() + at + 1);
+  return ScriptOf(setup, prefix) + "gives:\n" + Describe(c, steps[at]);
+}
+
+void ExpectSameResults(StorageMode mode, const Scenario& setup, const std::vector<Step>& steps) {
+  std::string differences = Differences(mode, setup, steps);
+  EXPECT_TRUE(differences.empty()) << (mode == StorageMode::kFile ? "file" : "in-memory")
+                                   << " databases:\n" << differences;
+}
+
+// SAVEPOINT outside a transaction begins one; ROLLBACK TO it reaches the virtual table
+// as xRollbackTo(-1), "undo the whole transaction".
+TEST(SqlDifferentialTest, RollbackToTheSavepointThatBeganTheTransactionUndoesEverything) {
+  Scenario setup = MakeScenario({{"k", "INTEGER"}, {"v", "TEXT"}}, {0});
+  std::vector<Step> steps = {Write("INSERT INTO t VALUES (1, 'kept')"),
+                             Write("SAVEPOINT s"),
+                             Write("INSERT INTO t VALUES (2, 'undone')"),
+                             Write("UPDATE t SET v = 'undone' WHERE k = 1"),
+                             Write("ROLLBACK TO s"),
+                             Write("INSERT INTO t VALUES (3, 'after')"),
+                             Write("RELEASE s")};
+  ExpectSameResults(StorageMode::kMemory, setup, steps);
+  ExpectSameResults(StorageMode::kFile, setup, steps);
+}
+
+// COMMIT does not change changes(): it must still count the last INSERT/UPDATE/DELETE,
+// not a statement the extension runs on the connection while committing.
+TEST(SqlDifferentialTest, CommitLeavesChangesCountAlone) {
+  Scenario setup = MakeScenario({{"k", "INTEGER"}}, {0});
+  std::vector<Step> steps = {Write("BEGIN"), Write("INSERT INTO t VALUES (1), (2), (3)"),
+                             Write("COMMIT"), Write("DELETE FROM t WHERE k > 1"),
+                             Write("INSERT INTO t VALUES (7), (8), (9), (10)")};
+  ExpectSameResults(StorageMode::kFile, setup, steps);
+  ExpectSameResults(StorageMode::kMemory, setup, steps);
+}
+
+// SQLite compares a value with a REAL column after NUMERIC conversion (exact integers
+// stay integers); only storing makes a value REAL. 2^53 + 1 is not 2^53.
+TEST(SqlDifferentialTest, RealKeyComparesWithoutRoundingToDouble) {
+  Scenario setup = MakeScenario({{"k", "REAL"}, {"v", ""}}, {0});
+  const int64_t big = (int64_t{1} << 53) + 1;
+  std::vector<Step> steps = {
+      Write("INSERT INTO t VALUES (9007199254740992, 'two to the 53'), (1.5, 'x')"),
+      Query("SELECT * FROM t WHERE k = 9007199254740993"),
+      Query("SELECT * FROM t WHERE k = '9007199254740993'"),
+      Query("SELECT * FROM t WHERE k = ?1", {SqlTestValue::Integer(big)}),
+      Query("SELECT * FROM t WHERE k < 9007199254740993 ORDER BY k"),
+      Query("SELECT * FROM t WHERE k >= ?1", {SqlTestValue::Integer(big)}),
+      Query("SELECT * FROM t WHERE k IN (9007199254740993, 1.5) ORDER BY k"),
+  };
+  ExpectSameResults(StorageMode::kMemory, setup, steps);
+}
+
+// A TEXT key compared with a column of BLOB affinity (declared without a type): SQLite
+// converts neither side, so the TEXT '5' does not equal the INTEGER 5.
+TEST(SqlDifferentialTest, JoinOfTextKeyWithUntypedColumnDoesNotConvert) {
+  Scenario setup = MakeScenario({{"k", "TEXT"}}, {0}, {"('x', 5)", "('y', '6')", "('z', 7.5)"});
+  std::vector<Step> steps = {
+      Write("INSERT INTO t VALUES (5), (6), (7.5), ('10'), ('abc')"),
+      Query("SELECT t.k, src.j FROM src JOIN t ON t.k = src.j ORDER BY t.k"),
+      Query("SELECT t.k, src.j FROM src CROSS JOIN t ON t.k = src.j ORDER BY t.k"),
+      Query("SELECT t.k, src.j FROM src CROSS JOIN t ON t.k > src.j ORDER BY t.k, src.j"),
+      Query("SELECT t.k, src.j FROM src CROSS JOIN t ON t.k <= src.j ORDER BY t.k, src.j"),
+      Query("SELECT k FROM t WHERE k IN (SELECT j FROM src) ORDER BY k"),
+      // Literals and parameters, which SQLite does convert to TEXT, must still match.
+      Query("SELECT k FROM t WHERE k = 5"),
+      Query("SELECT k FROM t WHERE k > 5 ORDER BY k"),
+      Query("SELECT k FROM t WHERE k < ?1 ORDER BY k", {SqlTestValue::Real(7.5)}),
+      Query("SELECT k FROM t WHERE k IN (6, 7.5, '10') ORDER BY k DESC"),
+  };
+  ExpectSameResults(StorageMode::kMemory, setup, steps);
+}
+
+// The comparison itself must be able to fail: a strata table whose key column has
+// another affinity than the ordinary table's is told apart, and the reproduction
+// shrinks to the one statement that shows it.
+TEST(SqlDifferentialTest, ReportsAndMinimizesATableThatBehavesDifferently) {
+  Scenario setup = MakeScenario({{"k", "TEXT"}, {"v", ""}}, {0});
+  setup.strata_definitions_override = "k NUMERIC PRIMARY KEY, v";  // stores '1.0' as 1
+  std::vector<Step> steps;
+  for (int i = 0; i < 40; i++) {
+    steps.push_back(Write("INSERT OR IGNORE INTO t VALUES ('row" + std::to_string(i) + "', 1)"));
+    steps.push_back(Query("SELECT count(*) FROM t WHERE k >= 'row'"));
+  }
+  steps.push_back(Write("INSERT INTO t VALUES ('1.0', 2)"));
+  for (int i = 0; i < 20; i++) steps.push_back(Query("SELECT count(*) FROM t"));
+
+  Comparison c;
+  EXPECT_EQ(Replay(StorageMode::kMemory, setup, steps, &c), 80);
+  EXPECT_EQ(c.difference, "table contents after the statement: rows differ (in order)");
+  std::vector<Step> minimal = Minimize(StorageMode::kMemory, setup, steps,
+                                       std::chrono::steady_clock::now() + std::chrono::seconds(60));
+  ASSERT_EQ(minimal.size(), 1u);
+  EXPECT_EQ(minimal[0].sql, "INSERT INTO t VALUES ('1.0', 2)");
 }
 
 TEST(SqlDifferentialTest, StrataTableMatchesOrdinaryTableInMemory) {

@@ -13,12 +13,14 @@
 // typeof() and value at once, with REALs exact (-0.0 and 0.0 differ, 1 and 1.0 differ).
 //
 // The test binary links the system libsqlite3; the extension is loaded from the path
-// tests/CMakeLists.txt passes as STRATA_EXTENSION_PATH ($<TARGET_FILE:strata>).
+// tests/CMakeLists.txt passes as STRATA_EXTENSION_PATH ($<TARGET_FILE:strata>), unless
+// the environment variable STRATA_EXTENSION names another file.
 #pragma once
 
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,8 +28,12 @@
 namespace strata::test {
 
 #ifdef STRATA_EXTENSION_PATH
-// build/strata.so of the build this test belongs to.
-inline const char* StrataExtensionPath() { return STRATA_EXTENSION_PATH; }
+// build/strata.so of the build this test belongs to, or the file the environment
+// variable STRATA_EXTENSION names (to run the SQL tests against another build).
+inline const char* StrataExtensionPath() {
+  const char* path = std::getenv("STRATA_EXTENSION");
+  return path != nullptr && *path != '\0' ? path : STRATA_EXTENSION_PATH;
+}
 #endif
 
 // One SQLite value, for binding parameters and writing SQL literals.
