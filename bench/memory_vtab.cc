@@ -313,7 +313,7 @@ int xColumn(sqlite3_vtab_cursor* base, sqlite3_context* ctx, int column) {
   }
   const std::string& bytes = column == 0 ? cursor->it->first : cursor->it->second;
   // Copied, as any table whose rows are not pinned in memory must.
-  sqlite3_result_blob64(ctx, bytes.data(), bytes.size(), SQLITE_STATIC);
+  sqlite3_result_blob64(ctx, bytes.data(), bytes.size(), SQLITE_TRANSIENT);
   return SQLITE_OK;
 }
 

@@ -365,6 +365,13 @@ int xBestIndex(sqlite3_vtab* vtab, sqlite3_index_info* info) {
   for (int i = 0; i < info->nConstraint; i++) {
     info->aConstraintUsage[i].argvIndex = plan.constraint_usage[i].argv_index;
     info->aConstraintUsage[i].omit = plan.constraint_usage[i].omit ? 1 : 0;
+    // A TEXT key compared with a column of other affinity (a join) is converted
+    // differently by SQLite than our TEXT conversion assumes: let SQLite re-check.
+    int column = info->aConstraint[i].iColumn;
+    if (column >= 0 && column < table->hidden_key_column &&
+        table->schema.columns[column].affinity == Affinity::kText) {
+      info->aConstraintUsage[i].omit = 0;
+    }
     if (plan.constraint_usage[i].in_all_at_once) sqlite3_vtab_in(info, i, 1);
   }
   info->orderByConsumed = plan.order_by_consumed ? 1 : 0;
@@ -541,8 +548,26 @@ void Step(StrataCursor* cursor, bool advance) {
   if (!cursor->eof && cursor->limit > 0) cursor->limit--;
 }
 
+// The affinity SQLite applies to the right-hand side when comparing it with a column
+// of affinity `column`: NUMERIC for numeric columns (so 2^53+1 stays an integer
+// against a REAL column), TEXT for TEXT columns (exact for literals and parameters;
+// such constraints are not omitted, so SQLite re-checks the rows), none for BLOB.
+Affinity ComparisonAffinity(Affinity column) {
+  switch (column) {
+    case Affinity::kInteger:
+    case Affinity::kReal:
+    case Affinity::kNumeric:
+      return Affinity::kNumeric;
+    case Affinity::kText:
+      return Affinity::kText;
+    case Affinity::kBlob:
+      return Affinity::kBlob;
+  }
+  return Affinity::kBlob;
+}
+
 // The bounds of one key column compared with `value` (already converted with the
-// column's affinity), appended after `prefix`.
+// column's comparison affinity), appended after `prefix`.
 std::string ColumnKey(const std::string& prefix, const SqlValue& value) {
   std::string key = prefix;
   AppendKeyColumn(&key, value);
@@ -620,7 +645,7 @@ int xFilter(sqlite3_vtab_cursor* base, int idx_num, const char* idx_str, int arg
   if (plan.encoded_key) return FilterOnEncodedKey(cursor, plan, argv);
   for (int k = 0; k < plan.eq_count; k++) {
     int column = table->key_columns[k];
-    SqlValue v = ApplyAffinity(table->schema.columns[column].affinity,
+    SqlValue v = ApplyAffinity(ComparisonAffinity(table->schema.columns[column].affinity),
                                ToSqlValue(argv[plan.eq_argv(k) - 1]), &text_buffer);
     if (v.is_null()) empty = true;  // key columns are never NULL
     AppendKeyColumn(&prefix, v);
@@ -636,8 +661,8 @@ int xFilter(sqlite3_vtab_cursor* base, int idx_num, const char* idx_str, int arg
     sqlite3_value* v = nullptr;
     for (int rc = sqlite3_vtab_in_first(argv[plan.in_argv - 1], &v); rc == SQLITE_OK && v != nullptr;
          rc = sqlite3_vtab_in_next(argv[plan.in_argv - 1], &v)) {
-      SqlValue converted =
-          ApplyAffinity(table->schema.columns[column].affinity, ToSqlValue(v), &text_buffer);
+      SqlValue converted = ApplyAffinity(ComparisonAffinity(table->schema.columns[column].affinity),
+                                         ToSqlValue(v), &text_buffer);
       if (!converted.is_null()) keys.push_back(ColumnKey(prefix, converted));
     }
     std::sort(keys.begin(), keys.end());
@@ -656,10 +681,18 @@ int xFilter(sqlite3_vtab_cursor* base, int idx_num, const char* idx_str, int arg
     KeyRange range{prefix, prefix == table->prefix ? table->prefix_end : KeyPrefixEnd(prefix), false};
     if (plan.kind == PlanKind::kRange && fixed < table->key_columns.size()) {
       int column = table->key_columns[fixed];
-      Affinity affinity = table->schema.columns[column].affinity;
+      Affinity affinity = ComparisonAffinity(table->schema.columns[column].affinity);
       for (const PlanBound& bound : plan.bounds()) {
         std::string buffer;
-        SqlValue v = ApplyAffinity(affinity, ToSqlValue(argv[bound.argv - 1]), &buffer);
+        SqlValue raw = ToSqlValue(argv[bound.argv - 1]);
+        SqlValue v = ApplyAffinity(affinity, raw, &buffer);
+        if (affinity == Affinity::kText && raw.is_number()) {
+          // SQLite converts a number to text against a TEXT key only when the number
+          // has no affinity of its own (a literal or parameter, not a column): take
+          // the wider of both readings (SQLite re-checks every row).
+          bool lower = bound.op == PlanOp::kGt || bound.op == PlanOp::kGe;
+          if (lower) v = raw;
+        }
         if (v.is_null()) return SQLITE_OK;  // a comparison with NULL is never true
         std::string at = ColumnKey(prefix, v);
         std::string candidate;
@@ -749,6 +782,8 @@ int xRowid(sqlite3_vtab_cursor* base, sqlite3_int64*) {
 // ---------------------------------------------------------------------------------
 // Writes and transactions.
 
+int RecordCommitId(StrataTable* table, uint64_t txid, bool only_if_missing);
+
 int BusyTimeoutMillis(sqlite3* db) {
   sqlite3_stmt* stmt = nullptr;
   int timeout = 0;
@@ -819,6 +854,16 @@ int xUpdate(sqlite3_vtab* vtab, int argc, sqlite3_value** argv, sqlite3_int64*) 
   StoreTransaction* txn = BeginWriting(table, &s);
   if (txn == nullptr) return Fail(table, s);
   DiscardStalePending(table, txn);
+  if (table->store_is_durable && !txn->txid_recorded) {
+    bool fresh = txn->txid == 0;
+    if (fresh) {
+      s = table->store->NewTransactionId(&txn->txid);
+      if (!s.ok()) return Fail(table, s);
+    }
+    int rc = RecordCommitId(table, txn->txid, /*only_if_missing=*/!fresh);
+    if (rc != SQLITE_OK) return rc;
+    txn->txid_recorded = true;
+  }
 
   auto old_key = [&]() {
     std::string key = table->prefix;
@@ -877,22 +922,21 @@ int xUpdate(sqlite3_vtab* vtab, int argc, sqlite3_value** argv, sqlite3_int64*) 
   return SQLITE_OK;
 }
 
-int xSync(sqlite3_vtab* vtab) {
-  StrataTable* table = AsTable(vtab);
-  StoreTransaction* txn = table->connection->WritingTransaction(table->store.get());
-  if (txn == nullptr || txn->pending_txid != 0 || txn->buffer.empty()) return SQLITE_OK;
-  if (!table->store_is_durable) return SQLITE_OK;  // applied at xCommit
-  // All fallible work happens here: SQLite ignores xCommit's result. The pending
-  // record is durable before the main database commits the id that makes it count.
-  WriteBatch batch;
-  txn->buffer.AppendTo(&batch);
-  uint64_t txid = 0;
-  Status s = table->store->NewTransactionId(&txid);
-  if (s.ok()) s = table->store->WritePending(txid, batch);
-  if (!s.ok()) return Fail(table, s);
-  txn->pending_txid = txid;
-  // Earlier ids are all applied (writers are serialized and recovery ran at open).
+// Records txid in the database's commit log, replacing older ids (all applied:
+// writers are serialized and recovery ran at open). Run from xUpdate, nested in the
+// user's statement, so that the user's statement, finishing last, still sets
+// sqlite3_changes().
+int RecordCommitId(StrataTable* table, uint64_t txid, bool only_if_missing) {
   std::string log = QuoteIdentifier(table->schema_name) + "." + kCommitLogTable;
+  if (only_if_missing) {
+    // The row may have gone with a rolled-back statement.
+    std::string sql = "SELECT 1 FROM " + log + " WHERE txid = " + std::to_string(txid);
+    sqlite3_stmt* stmt = nullptr;
+    bool present = sqlite3_prepare_v2(table->db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+                   sqlite3_step(stmt) == SQLITE_ROW;
+    sqlite3_finalize(stmt);
+    if (present) return SQLITE_OK;
+  }
   std::string sql = "DELETE FROM " + log + "; INSERT INTO " + log + " VALUES(" +
                     std::to_string(txid) + ")";
   char* error = nullptr;
@@ -901,9 +945,29 @@ int xSync(sqlite3_vtab* vtab) {
     SetErrorMessage(&table->base.zErrMsg, "strata table " + table->table_name +
                                               ": cannot record commit: " +
                                               (error != nullptr ? error : ""));
-    sqlite3_free(error);
-    return rc;
   }
+  sqlite3_free(error);
+  return rc;
+}
+
+int xSync(sqlite3_vtab* vtab) {
+  StrataTable* table = AsTable(vtab);
+  StoreTransaction* txn = table->connection->WritingTransaction(table->store.get());
+  if (txn == nullptr || txn->pending_txid != 0 || txn->buffer.empty()) return SQLITE_OK;
+  if (!table->store_is_durable) return SQLITE_OK;  // applied at xCommit
+  // All fallible work happens here: SQLite ignores xCommit's result. The pending
+  // record is durable before the main database commits the id that makes it count.
+  if (txn->txid == 0) {
+    Status s = table->store->NewTransactionId(&txn->txid);
+    if (!s.ok()) return Fail(table, s);
+  }
+  int rc = RecordCommitId(table, txn->txid, /*only_if_missing=*/true);
+  if (rc != SQLITE_OK) return rc;
+  WriteBatch batch;
+  txn->buffer.AppendTo(&batch);
+  Status s = table->store->WritePending(txn->txid, batch);
+  if (!s.ok()) return Fail(table, s);
+  txn->pending_txid = txn->txid;
   return SQLITE_OK;
 }
 
@@ -957,7 +1021,14 @@ int xRollbackTo(sqlite3_vtab* vtab, int n) {
   StrataTable* table = AsTable(vtab);
   if (StoreTransaction* txn = table->connection->WritingTransaction(table->store.get())) {
     DiscardStalePending(table, txn);
-    txn->buffer.RollbackTo(n);
+    txn->txid_recorded = false;  // the commit-log row may have been rolled back too
+    if (n < 0) {
+      // ROLLBACK TO the savepoint that began the transaction: SQLite passes -1 for
+      // "everything this transaction wrote" (the transaction itself stays open).
+      txn->buffer.Clear();
+    } else {
+      txn->buffer.RollbackTo(n);
+    }
   }
   return SQLITE_OK;
 }
