@@ -1,7 +1,7 @@
 #include "bench/memory_vtab.h"
 
-#include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -9,17 +9,29 @@
 #include <string_view>
 #include <vector>
 
+#include "bench/workload.h"
+
 namespace strata::bench {
 namespace {
 
-struct FloorCursor;
+static_assert(kValueSize < 255, "value lengths + 1 are stored in one byte");
 
-// The rows of one table, shared by every connection of this process that opens it.
-// Single-threaded use only (the benchmark drives one connection from one thread).
+// The rows of one table: slot i holds key 2*i.
 struct Rows {
-  std::map<std::string, std::string, std::less<>> map;
-  // Open cursors, so an erase can move a cursor off the entry it removes.
-  std::vector<FloorCursor*> cursors;
+  explicit Rows(uint64_t capacity)
+      : capacity(capacity),
+        lengths(capacity, 0),
+        // Not value-initialized: pages are touched only when a row is written.
+        values(new char[capacity * kValueSize]) {}
+
+  const uint64_t capacity;
+  std::vector<uint8_t> lengths;    // 0 = absent, else the value's length + 1
+  std::unique_ptr<char[]> values;  // kValueSize bytes per slot
+
+  bool present(uint64_t slot) const { return lengths[slot] != 0; }
+  std::string_view value(uint64_t slot) const {
+    return std::string_view(values.get() + slot * kValueSize, lengths[slot] - 1u);
+  }
 };
 
 // The tables of one connection by "<schema>/<lowercased name>": the module's client
@@ -42,18 +54,12 @@ struct FloorTable {
   std::shared_ptr<Rows> rows;
 };
 
-using RowIterator = std::map<std::string, std::string, std::less<>>::iterator;
-
 struct FloorCursor {
   sqlite3_vtab_cursor base;  // must come first
-  Rows* rows = nullptr;
-  RowIterator it;
-  bool point = false;     // one row at most
-  bool advanced = false;  // an erase already moved `it` to the next row
-  bool has_upper = false;
-  bool upper_inclusive = false;
-  std::string upper;
-  bool eof = true;
+  const Rows* rows = nullptr;
+  uint64_t slot = 0;  // the current row
+  uint64_t end = 0;   // first slot past the plan's range
+  KeyBuffer key;
 };
 
 FloorTable* AsTable(sqlite3_vtab* vtab) { return reinterpret_cast<FloorTable*>(vtab); }
@@ -69,8 +75,39 @@ void SetError(sqlite3_vtab* vtab, const std::string& message) {
 std::string_view BlobOf(sqlite3_value* v) {
   int size = sqlite3_value_bytes(v);
   const void* data = sqlite3_value_blob(v);
-  if (size == 0 || data == nullptr) return std::string_view();
+  if (size <= 0 || data == nullptr) return std::string_view();
   return std::string_view(static_cast<const char*>(data), static_cast<size_t>(size));
+}
+
+// The slot of `key` if this table can hold it: kKeySize digits spelling an even
+// number 2*i with i < capacity.
+bool SlotOf(std::string_view key, uint64_t capacity, uint64_t* slot) {
+  if (key.size() != kKeySize) return false;
+  uint64_t number = 0;
+  for (char c : key) {
+    if (c < '0' || c > '9') return false;
+    number = number * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (number % 2 != 0 || number / 2 >= capacity) return false;
+  *slot = number / 2;
+  return true;
+}
+
+// The first slot whose key is above `bound` (at or above it if or_equal), in memcmp
+// order, which is slot order; capacity if none.
+uint64_t FirstSlotAbove(std::string_view bound, bool or_equal, uint64_t capacity) {
+  KeyBuffer key;
+  uint64_t low = 0, high = capacity;
+  while (low < high) {
+    uint64_t mid = low + (high - low) / 2;
+    int cmp = key.Set(StoredKeyNumber(mid)).compare(bound);
+    if (cmp > 0 || (or_equal && cmp == 0)) {
+      high = mid;
+    } else {
+      low = mid + 1;
+    }
+  }
+  return low;
 }
 
 // idxNum bits.
@@ -80,18 +117,33 @@ constexpr int kLowerExclusive = 4;  // ... which is k > ?, not k >= ?
 constexpr int kUpper = 8;           // argv holds an upper bound (after the lower one)
 constexpr int kUpperInclusive = 16;
 
+// Reads "capacity=<rows>" (the only argument).
+bool ParseCapacity(int argc, const char* const* argv, uint64_t* capacity) {
+  if (argc != 4) return false;
+  std::string_view arg = argv[3];
+  constexpr std::string_view kName = "capacity=";
+  if (arg.substr(0, kName.size()) != kName || arg.size() == kName.size()) return false;
+  std::string digits(arg.substr(kName.size()));
+  char* end = nullptr;
+  *capacity = std::strtoull(digits.c_str(), &end, 10);
+  // 16-digit keys hold 2*i < 10^16; the bound also keeps capacity * kValueSize in range.
+  return *end == '\0' && digits[0] >= '0' && digits[0] <= '9' && *capacity > 0 &&
+         *capacity <= 4'000'000'000'000'000ull;
+}
+
 int CreateOrConnect(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite3_vtab** out,
                     char** error, bool create) {
   auto* registry = static_cast<TableRegistry*>(aux);
-  if (argc > 3) {
-    *error =
-        sqlite3_mprintf("memory_floor table %s takes no arguments (columns are k, v)", argv[2]);
-    return SQLITE_ERROR;
-  }
   std::string key = RegistryKey(argv[1], argv[2]);
   std::shared_ptr<Rows> rows;
   if (create) {
-    rows = std::make_shared<Rows>();
+    uint64_t capacity = 0;
+    if (!ParseCapacity(argc, argv, &capacity)) {
+      *error = sqlite3_mprintf(
+          "memory_floor table %s takes one argument, capacity=<rows> (columns are k, v)", argv[2]);
+      return SQLITE_ERROR;
+    }
+    rows = std::make_shared<Rows>(capacity);
   } else {
     auto found = registry->find(key);
     if (found == registry->end()) {
@@ -113,9 +165,9 @@ int CreateOrConnect(sqlite3* db, void* aux, int argc, const char* const* argv, s
   auto table = std::make_unique<FloorTable>();
   std::memset(&table->base, 0, sizeof(table->base));
   table->db = db;
+  table->registry = registry;
   table->schema = argv[1];
   table->name = argv[2];
-  table->registry = registry;
   table->rows = rows;
   if (create) (*registry)[key] = std::move(rows);
   *out = &table.release()->base;
@@ -158,8 +210,7 @@ int xRename(sqlite3_vtab* vtab, const char* new_name) {
 //   anything else          scan
 // ORDER BY k ASC is consumed by every plan (all visit keys in ascending order).
 int xBestIndex(sqlite3_vtab* vtab, sqlite3_index_info* info) {
-  FloorTable* table = AsTable(vtab);
-  double rows = static_cast<double>(std::max<size_t>(table->rows->map.size(), 1000));
+  double rows = static_cast<double>(AsTable(vtab)->rows->capacity);
   int eq = -1, lower = -1, upper = -1;
   for (int i = 0; i < info->nConstraint; i++) {
     const auto& c = info->aConstraint[i];
@@ -195,19 +246,21 @@ int xBestIndex(sqlite3_vtab* vtab, sqlite3_index_info* info) {
       info->aConstraintUsage[lower].argvIndex = ++argv_index;
       info->aConstraintUsage[lower].omit = 1;
       info->idxNum |= kLower;
-      if (info->aConstraint[lower].op == SQLITE_INDEX_CONSTRAINT_GT)
+      if (info->aConstraint[lower].op == SQLITE_INDEX_CONSTRAINT_GT) {
         info->idxNum |= kLowerExclusive;
+      }
     }
     if (upper >= 0) {
       info->aConstraintUsage[upper].argvIndex = ++argv_index;
       info->aConstraintUsage[upper].omit = 1;
       info->idxNum |= kUpper;
-      if (info->aConstraint[upper].op == SQLITE_INDEX_CONSTRAINT_LE)
+      if (info->aConstraint[upper].op == SQLITE_INDEX_CONSTRAINT_LE) {
         info->idxNum |= kUpperInclusive;
+      }
     }
     info->idxStr = const_cast<char*>("range");
     double fraction = argv_index == 2 ? 1.0 / 16 : 1.0 / 4;
-    info->estimatedRows = static_cast<sqlite3_int64>(rows * fraction);
+    info->estimatedRows = static_cast<sqlite3_int64>(rows * fraction) + 1;
     info->estimatedCost = 10 + rows * fraction;
   } else {
     info->idxNum = 0;
@@ -226,92 +279,80 @@ int xOpen(sqlite3_vtab* vtab, sqlite3_vtab_cursor** out) {
   auto cursor = std::make_unique<FloorCursor>();
   std::memset(&cursor->base, 0, sizeof(cursor->base));
   cursor->rows = AsTable(vtab)->rows.get();
-  cursor->it = cursor->rows->map.end();
-  cursor->rows->cursors.push_back(cursor.get());
   *out = &cursor.release()->base;
   return SQLITE_OK;
 }
 
 int xClose(sqlite3_vtab_cursor* base) {
-  FloorCursor* cursor = AsCursor(base);
-  auto& cursors = cursor->rows->cursors;
-  cursors.erase(std::find(cursors.begin(), cursors.end(), cursor));
-  delete cursor;
+  delete AsCursor(base);
   return SQLITE_OK;
 }
 
-// Sets eof if the cursor left the map or passed the upper bound.
-void CheckEnd(FloorCursor* cursor) {
-  if (cursor->it == cursor->rows->map.end()) {
-    cursor->eof = true;
-  } else if (cursor->has_upper) {
-    int cmp = cursor->it->first.compare(cursor->upper);
-    cursor->eof = cursor->upper_inclusive ? cmp > 0 : cmp >= 0;
-  } else {
-    cursor->eof = false;
-  }
+// Moves to the first present row at or after the cursor's slot (eof: slot == end).
+void SkipAbsent(FloorCursor* cursor) {
+  while (cursor->slot < cursor->end && !cursor->rows->present(cursor->slot)) cursor->slot++;
 }
 
 int xFilter(sqlite3_vtab_cursor* base, int idx_num, const char*, int argc, sqlite3_value** argv) {
   FloorCursor* cursor = AsCursor(base);
-  auto& map = cursor->rows->map;
-  cursor->point = (idx_num & kPoint) != 0;
-  cursor->advanced = false;
-  cursor->has_upper = false;
-  cursor->eof = true;
-  cursor->it = map.end();
+  const uint64_t capacity = cursor->rows->capacity;
+  cursor->slot = cursor->end = 0;  // eof until a range is set
   int next_arg = 0;
   auto arg = [&]() { return next_arg < argc ? argv[next_arg++] : nullptr; };
   // Keys are BLOBs, which sort after every other type; NULL matches nothing.
-  if (cursor->point) {
+  if (idx_num & kPoint) {
     sqlite3_value* v = arg();
-    if (v == nullptr || sqlite3_value_type(v) != SQLITE_BLOB) return SQLITE_OK;
-    cursor->it = map.find(BlobOf(v));
-    CheckEnd(cursor);
+    uint64_t slot;
+    if (v != nullptr && sqlite3_value_type(v) == SQLITE_BLOB &&
+        SlotOf(BlobOf(v), capacity, &slot)) {
+      cursor->slot = slot;
+      cursor->end = slot + 1;
+      SkipAbsent(cursor);
+    }
     return SQLITE_OK;
   }
-  cursor->it = map.begin();
+  uint64_t begin = 0, end = capacity;
   if (idx_num & kLower) {
     sqlite3_value* v = arg();
     if (v == nullptr || sqlite3_value_type(v) == SQLITE_NULL) return SQLITE_OK;
     if (sqlite3_value_type(v) == SQLITE_BLOB) {
-      cursor->it =
-          (idx_num & kLowerExclusive) ? map.upper_bound(BlobOf(v)) : map.lower_bound(BlobOf(v));
+      begin = FirstSlotAbove(BlobOf(v), (idx_num & kLowerExclusive) == 0, capacity);
     }
   }
   if (idx_num & kUpper) {
     sqlite3_value* v = arg();
     if (v == nullptr || sqlite3_value_type(v) != SQLITE_BLOB) return SQLITE_OK;
-    cursor->has_upper = true;
-    cursor->upper_inclusive = (idx_num & kUpperInclusive) != 0;
-    cursor->upper.assign(BlobOf(v));
+    end = FirstSlotAbove(BlobOf(v), (idx_num & kUpperInclusive) == 0, capacity);
   }
-  CheckEnd(cursor);
+  if (begin < end) {
+    cursor->slot = begin;
+    cursor->end = end;
+    SkipAbsent(cursor);
+  }
   return SQLITE_OK;
 }
 
 int xNext(sqlite3_vtab_cursor* base) {
   FloorCursor* cursor = AsCursor(base);
-  if (cursor->point) {
-    cursor->eof = true;
-    return SQLITE_OK;
-  }
-  if (!cursor->advanced) ++cursor->it;
-  cursor->advanced = false;
-  CheckEnd(cursor);
+  cursor->slot++;
+  SkipAbsent(cursor);
   return SQLITE_OK;
 }
 
-int xEof(sqlite3_vtab_cursor* base) { return AsCursor(base)->eof ? 1 : 0; }
+int xEof(sqlite3_vtab_cursor* base) {
+  FloorCursor* cursor = AsCursor(base);
+  return cursor->slot >= cursor->end ? 1 : 0;
+}
 
 int xColumn(sqlite3_vtab_cursor* base, sqlite3_context* ctx, int column) {
   FloorCursor* cursor = AsCursor(base);
-  if (cursor->advanced || cursor->eof) {
+  if (!cursor->rows->present(cursor->slot)) {
     // The row was deleted under the cursor (e.g. by the statement scanning it).
     sqlite3_result_null(ctx);
     return SQLITE_OK;
   }
-  const std::string& bytes = column == 0 ? cursor->it->first : cursor->it->second;
+  std::string_view bytes = column == 0 ? cursor->key.Set(StoredKeyNumber(cursor->slot))
+                                       : cursor->rows->value(cursor->slot);
   // Copied, as any table whose rows are not pinned in memory must.
   sqlite3_result_blob64(ctx, bytes.data(), bytes.size(), SQLITE_TRANSIENT);
   return SQLITE_OK;
@@ -322,50 +363,37 @@ int xRowid(sqlite3_vtab_cursor* base, sqlite3_int64*) {
   return SQLITE_ERROR;
 }
 
-// Removes `victim`, first moving every cursor on it to the next row.
-void Erase(Rows* rows, RowIterator victim) {
-  for (FloorCursor* cursor : rows->cursors) {
-    if (!cursor->eof && !cursor->advanced && cursor->it == victim) {
-      ++cursor->it;
-      cursor->advanced = true;
-    }
-  }
-  rows->map.erase(victim);
-}
-
 int xUpdate(sqlite3_vtab* vtab, int argc, sqlite3_value** argv, sqlite3_int64*) {
   FloorTable* table = AsTable(vtab);
-  auto& map = table->rows->map;
+  Rows& rows = *table->rows;
+  uint64_t old_slot = 0;
+  bool has_old = sqlite3_value_type(argv[0]) == SQLITE_BLOB &&
+                 SlotOf(BlobOf(argv[0]), rows.capacity, &old_slot);
   if (argc == 1) {  // DELETE: argv[0] is the primary key
-    auto found = map.find(BlobOf(argv[0]));
-    if (found != map.end()) Erase(table->rows.get(), found);
+    if (has_old) rows.lengths[old_slot] = 0;
     return SQLITE_OK;
   }
   // INSERT (argv[0] NULL) or UPDATE; argv[1] is the (absent) rowid, argv[2..3] = k, v.
-  if (sqlite3_value_type(argv[2]) != SQLITE_BLOB || sqlite3_value_type(argv[3]) != SQLITE_BLOB) {
-    SetError(vtab, "memory_floor table " + table->name + " holds BLOB keys and values only");
+  uint64_t slot = 0;
+  if (sqlite3_value_type(argv[2]) != SQLITE_BLOB ||
+      !SlotOf(BlobOf(argv[2]), rows.capacity, &slot) ||
+      sqlite3_value_type(argv[3]) != SQLITE_BLOB || BlobOf(argv[3]).size() > kValueSize) {
+    SetError(vtab, "memory_floor table " + table->name +
+                       " holds only the benchmark's keys (16 digits, 2*i, i < capacity) and "
+                       "BLOB values of at most " +
+                       std::to_string(kValueSize) + " bytes");
     return SQLITE_MISMATCH;
   }
-  std::string_view key = BlobOf(argv[2]);
   bool is_update = sqlite3_value_type(argv[0]) != SQLITE_NULL;
-  bool key_changes = !is_update || BlobOf(argv[0]) != key;
-  auto existing = map.find(key);
-  if (key_changes && existing != map.end() &&
-      sqlite3_vtab_on_conflict(table->db) != SQLITE_REPLACE) {
+  bool key_changes = !is_update || !has_old || old_slot != slot;
+  if (key_changes && rows.present(slot) && sqlite3_vtab_on_conflict(table->db) != SQLITE_REPLACE) {
     SetError(vtab, "UNIQUE constraint failed: " + table->name + ".k");
     return SQLITE_CONSTRAINT_PRIMARYKEY;
   }
-  if (is_update && key_changes) {
-    auto old = map.find(BlobOf(argv[0]));
-    if (old != map.end()) Erase(table->rows.get(), old);
-    existing = map.find(key);
-  }
+  if (is_update && key_changes && has_old) rows.lengths[old_slot] = 0;
   std::string_view value = BlobOf(argv[3]);
-  if (existing != map.end()) {
-    existing->second.assign(value);
-  } else {
-    map.emplace(std::string(key), std::string(value));
-  }
+  std::memcpy(rows.values.get() + slot * kValueSize, value.data(), value.size());
+  rows.lengths[slot] = static_cast<uint8_t>(value.size() + 1);
   return SQLITE_OK;
 }
 

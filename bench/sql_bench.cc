@@ -174,6 +174,10 @@ struct Measurement {
 struct EngineReport {
   uint64_t baseline_rss_bytes = 0;
   std::string plans;
+  // Bytes on disk after the last phase with the database closed, and opened again.
+  bool have_rest = false;
+  uint64_t closed_bytes = 0;
+  uint64_t reopened_bytes = 0;
 };
 
 std::string Clean(std::string text) {
@@ -273,6 +277,18 @@ int RunEngine(const Flags& flags, SqlEngine engine, std::FILE* out) {
       std::fflush(out);
     }
     Status s = runner.Close();
+    // At rest: closed, then reopened (strata: the store opened again, which deletes the
+    // tables it no longer needs; ordinary: the WAL checkpointed and removed at close).
+    if (s.ok() && exit_code == 0 && engine != SqlEngine::kFloor) {
+      SqlDiskUsage closed = runner.DiskUsage();
+      s = runner.Reopen();
+      SqlDiskUsage reopened = runner.DiskUsage();
+      if (s.ok()) s = runner.Close();
+      if (s.ok()) {
+        std::fprintf(out, "rest\t%llu\t%llu\n", static_cast<unsigned long long>(closed.total()),
+                     static_cast<unsigned long long>(reopened.total()));
+      }
+    }
     if (!s.ok() && exit_code == 0) {
       std::fprintf(stderr, "sql_bench: %s: %s\n", SqlEngineName(engine), s.ToString().c_str());
       exit_code = kExitEngineError;
@@ -319,6 +335,11 @@ bool RunEngineInChild(const Flags& flags, SqlEngine engine, EngineReport* report
       report->baseline_rss_bytes = std::strtoull(line.c_str() + 9, nullptr, 10);
     } else if (line.rfind("plans\t", 0) == 0) {
       report->plans = line.substr(6);
+    } else if (line.rfind("rest\t", 0) == 0) {
+      char* end = nullptr;
+      report->closed_bytes = std::strtoull(line.c_str() + 5, &end, 10);
+      report->reopened_bytes = std::strtoull(end, nullptr, 10);
+      report->have_rest = true;
     } else if (ParseMeasurement(line, &m)) {
       m.engine = engine;
       std::fprintf(stderr, "  %-9s %-18s %12.0f rows/s  (%.2f s, CPU %.2f s) %s\n",
@@ -408,14 +429,14 @@ const Measurement* Find(const std::vector<Measurement>& results, SqlPhase phase,
 std::string EngineDescription(const Flags& flags, SqlEngine engine) {
   // Appends, not "`" + string: g++ 12 misreports that as -Wrestrict.
   std::string text = "`";
-  text += CreateTableSql(engine, flags.config.sync);
+  text += CreateTableSql(engine, flags.config.sync, flags.config.num);
   text += '`';
   if (engine == SqlEngine::kStrata) {
     text += " (" + flags.config.extension_path +
             "; other options default: 64 MiB write buffer, 64 MiB block cache, zstd level 1, "
             "bloom 10 bits/key)";
   } else if (engine == SqlEngine::kFloor) {
-    text += " (bench/memory_vtab.cc: rows in a std::map, nothing persisted)";
+    text += " (bench/memory_vtab.cc: row i in slot i of two arrays, nothing persisted)";
   }
   return text;
 }
@@ -455,11 +476,16 @@ void PrintHeader(const Flags& flags, const std::map<SqlEngine, EngineReport>& re
 }
 
 // rows/s per phase and engine, strata against the ordinary table and above the floor.
-void PrintSummary(const Flags& flags, const std::vector<Measurement>& results) {
+// rows/s per phase and engine, strata against the ordinary table and above the floor,
+// by wall time (the measure) and by CPU time (what a phase costs when the machine is
+// shared: other processes inflate wall time, not CPU time; but CPU time misses waits
+// for the device, and includes strata's background threads).
+void PrintSummary(const std::vector<Measurement>& results) {
   std::printf(
-      "| phase | rows | strata rows/s | ordinary rows/s | floor rows/s | "
-      "strata / ordinary | strata ns/row | floor ns/row | strata above floor ns/row |\n");
-  std::printf("|---|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+      "| phase | rows | strata rows/s | ordinary rows/s | floor rows/s | strata / ordinary | "
+      "strata / ordinary by CPU | strata ns/row | floor ns/row | strata above floor ns/row | "
+      "above floor, CPU ns/row |\n");
+  std::printf("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
   for (SqlPhase phase : AllSqlPhases()) {
     const Measurement* strata = Find(results, phase, SqlEngine::kStrata);
     const Measurement* ordinary = Find(results, phase, SqlEngine::kOrdinary);
@@ -470,23 +496,26 @@ void PrintSummary(const Flags& flags, const std::vector<Measurement>& results) {
       return m == nullptr || m->seconds <= 0 ? std::string("-")
                                              : WithThousands(m->rows_per_second());
     };
-    auto ns = [](const Measurement* m) {
-      return m == nullptr || m->rows == 0 ? -1.0 : m->seconds * 1e9 / m->rows;
+    // Nanoseconds of wall (or CPU) time per row; < 0 if unknown.
+    auto ns = [](const Measurement* m, bool cpu) {
+      return m == nullptr || m->rows == 0 ? -1.0
+                                          : (cpu ? m->cpu_seconds : m->seconds) * 1e9 / m->rows;
     };
-    std::string ratio = "-";
-    if (strata != nullptr && ordinary != nullptr && ordinary->rows_per_second() > 0) {
-      ratio = Format("%.2fx", strata->rows_per_second() / ordinary->rows_per_second());
-    }
-    std::string strata_ns = ns(strata) < 0 ? "-" : Format("%.0f", ns(strata));
-    std::string floor_ns = ns(floor) < 0 ? "-" : Format("%.0f", ns(floor));
-    std::string above =
-        ns(strata) < 0 || ns(floor) < 0 ? "-" : Format("%.0f", ns(strata) - ns(floor));
-    std::printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", SqlPhaseName(phase),
+    auto ratio = [&](bool cpu) {
+      double s = ns(strata, cpu), o = ns(ordinary, cpu);
+      return s <= 0 || o <= 0 ? std::string("-") : Format("%.2fx", o / s);
+    };
+    auto number = [](double v) { return v < 0 ? std::string("-") : Format("%.0f", v); };
+    auto above = [&](bool cpu) {
+      double s = ns(strata, cpu), f = ns(floor, cpu);
+      return s < 0 || f < 0 ? std::string("-") : Format("%.0f", s - f);
+    };
+    std::printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", SqlPhaseName(phase),
                 WithThousands(static_cast<double>(any->rows)).c_str(), rate(strata).c_str(),
-                rate(ordinary).c_str(), rate(floor).c_str(), ratio.c_str(), strata_ns.c_str(),
-                floor_ns.c_str(), above.c_str());
+                rate(ordinary).c_str(), rate(floor).c_str(), ratio(false).c_str(),
+                ratio(true).c_str(), number(ns(strata, false)).c_str(),
+                number(ns(floor, false)).c_str(), above(false).c_str(), above(true).c_str());
   }
-  (void)flags;
 }
 
 void PrintDetails(const Flags& flags, const std::vector<Measurement>& results) {
@@ -513,6 +542,8 @@ void PrintFooter(const Flags& flags, const std::vector<Measurement>& results,
   std::printf(
       "\nrows: rows written, deleted or returned; for get and get missing, statements. "
       "ns/row = 1e9 / rows/s; \"above floor\" = strata's ns/row minus the floor's. "
+      "\"by CPU\" and \"CPU ns/row\": the same with the process's CPU seconds (all threads) "
+      "in place of wall seconds. "
       "written: /proc/self/io write_bytes during the phase. Peak RSS: VmHWM of the engine's "
       "own process at the end of the phase; before opening any database it was");
   bool first = true;
@@ -527,6 +558,14 @@ void PrintFooter(const Flags& flags, const std::vector<Measurement>& results,
       ". On disk: database file + its -wal file + the strata store directory (<db>-strata) "
       "after the phase; the insert or replace phase has its own database, deleted before the "
       "insert phase makes the one the later phases use.\n");
+  for (SqlEngine engine : flags.engines) {
+    auto it = reports.find(engine);
+    if (it == reports.end() || !it->second.have_rest) continue;
+    std::printf(
+        "\nAt rest after the last phase, %s: %.1f MiB on disk with the database "
+        "closed, %.1f MiB once opened again.\n",
+        SqlEngineName(engine), it->second.closed_bytes / kMiB, it->second.reopened_bytes / kMiB);
+  }
   for (SqlPhase phase : {SqlPhase::kInsert, SqlPhase::kDelete}) {
     const Measurement* strata = Find(results, phase, SqlEngine::kStrata);
     const Measurement* ordinary = Find(results, phase, SqlEngine::kOrdinary);
@@ -553,7 +592,7 @@ int Main(int argc, char** argv) {
     if (!ok) break;
   }
   PrintHeader(flags, reports, load_before, LoadAverage());
-  PrintSummary(flags, results);
+  PrintSummary(results);
   PrintDetails(flags, results);
   PrintFooter(flags, results, reports);
   if (!ok) {

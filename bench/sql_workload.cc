@@ -183,7 +183,7 @@ SqlPhaseRunner::SqlPhaseRunner(const SqlBenchConfig& config, SqlEngine engine, s
 
 SqlPhaseRunner::~SqlPhaseRunner() { Close(); }
 
-std::string CreateTableSql(SqlEngine engine, SqlSync sync) {
+std::string CreateTableSql(SqlEngine engine, SqlSync sync, uint64_t num) {
   switch (engine) {
     case SqlEngine::kStrata:
       return std::string("CREATE VIRTUAL TABLE t USING strata(k BLOB PRIMARY KEY, v BLOB, sync=") +
@@ -191,7 +191,7 @@ std::string CreateTableSql(SqlEngine engine, SqlSync sync) {
     case SqlEngine::kOrdinary:
       return "CREATE TABLE t(k BLOB PRIMARY KEY, v BLOB) WITHOUT ROWID";
     case SqlEngine::kFloor:
-      return "CREATE VIRTUAL TABLE t USING memory_floor";
+      return "CREATE VIRTUAL TABLE t USING memory_floor(capacity=" + std::to_string(num) + ")";
   }
   return "";
 }
@@ -238,6 +238,21 @@ Status SqlPhaseRunner::OpenFresh(const std::string& name) {
   if (ec) return Status::IOError("cannot create " + dir_ + ": " + ec.message());
   database_path_ = dir_ + "/" + name;
   RemoveDatabase(database_path_);
+  expected_.Clear();
+  return Open(/*create_table=*/true);
+}
+
+Status SqlPhaseRunner::Reopen() {
+  if (database_path_.empty()) return Status::InvalidArgument("no database to reopen");
+  if (engine_ == SqlEngine::kFloor) {
+    return Status::NotSupported("the floor's rows do not outlive its connection");
+  }
+  Status s = Close();
+  return s.ok() ? Open(/*create_table=*/false) : s;
+}
+
+Status SqlPhaseRunner::Open(bool create_table) {
+  Status s;
   if (sqlite3_open_v2(database_path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
                       nullptr) != SQLITE_OK) {
     s = SqliteError("open " + database_path_);
@@ -273,7 +288,7 @@ Status SqlPhaseRunner::OpenFresh(const std::string& name) {
     pragmas += "PRAGMA cache_size=-" + std::to_string(config_.sqlite_cache_mib * 1024) + ";";
   }
   s = Exec(pragmas.c_str());
-  if (s.ok()) s = Exec(CreateTableSql(engine_, config_.sync).c_str());
+  if (s.ok() && create_table) s = Exec(CreateTableSql(engine_, config_.sync, config_.num).c_str());
   if (!s.ok()) return s;
 
   statements_ = std::make_unique<Statements>();
@@ -287,7 +302,6 @@ Status SqlPhaseRunner::OpenFresh(const std::string& name) {
   if (s.ok()) s = Prepare(kScanSql, &st.scan);
   if (s.ok()) s = Prepare(kDeleteSql, &st.remove);
   if (s.ok()) s = Prepare("SELECT count(*) FROM t", &st.count);
-  expected_.Clear();
   rows_in_batch_ = 0;
   return s;
 }

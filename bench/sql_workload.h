@@ -5,7 +5,7 @@
 //
 //   strata    CREATE VIRTUAL TABLE t USING strata(k BLOB PRIMARY KEY, v BLOB, sync=<mode>)
 //   ordinary  CREATE TABLE t(k BLOB PRIMARY KEY, v BLOB) WITHOUT ROWID
-//   floor     CREATE VIRTUAL TABLE t USING memory_floor   (bench/memory_vtab.h)
+//   floor     CREATE VIRTUAL TABLE t USING memory_floor(capacity=N)   (bench/memory_vtab.h)
 //
 // Every database file is in WAL mode with PRAGMA synchronous matched to strata's sync
 // option (full <-> FULL, normal <-> NORMAL, off <-> OFF) and the same page cache size.
@@ -51,8 +51,8 @@ enum class SqlPhase {
 
 const char* SqlPhaseName(SqlPhase phase);
 
-// The CREATE statement of `engine`'s table t.
-std::string CreateTableSql(SqlEngine engine, SqlSync sync);
+// The CREATE statement of `engine`'s table t, for `num` rows (the floor's capacity).
+std::string CreateTableSql(SqlEngine engine, SqlSync sync, uint64_t num);
 const std::vector<SqlPhase>& AllSqlPhases();
 
 struct SqlBenchConfig {
@@ -117,6 +117,11 @@ class SqlPhaseRunner {
   Status DescribePlans(std::string* plans);
   // Closes the connection (strata: the store, joining its threads). Idempotent.
   Status Close();
+  // Closes the current database and opens it again with the same settings and
+  // statements (which connects the table), as a restarted application would: for the
+  // bytes a database takes at rest. NotSupported for the floor, whose rows do not
+  // outlive its connection.
+  Status Reopen();
 
  private:
   struct Statements;
@@ -124,6 +129,8 @@ class SqlPhaseRunner {
   // Closes the current database, deletes any files named `name` in dir_ and opens a new
   // database there with this engine's table and statements.
   Status OpenFresh(const std::string& name);
+  // Opens database_path_ (creating table t if create_table) and prepares statements.
+  Status Open(bool create_table);
   Status Exec(const char* sql);
   Status Prepare(const char* sql, sqlite3_stmt** stmt);
   Status SqliteError(const std::string& what) const;

@@ -22,7 +22,6 @@ struct StoreTransaction {
   TransactionBuffer buffer;
   bool writing = false;       // holds the store's writer slot
   uint64_t txid = 0;          // this transaction's id, recorded in the commit log
-  bool txid_recorded = false;  // the commit-log row exists (no rollback since)
   uint64_t pending_txid = 0;  // written durably by xSync, applied by xCommit
 };
 

@@ -127,27 +127,35 @@ StoreOptions ToStoreOptions(const TableSchema& schema) {
   return options;
 }
 
+// The commit log is one row holding the id of the last transaction whose pending
+// record the main database committed, as 8 big-endian bytes. It is written with
+// incremental blob I/O, which is no INSERT/UPDATE/DELETE: sqlite3_changes() and
+// sqlite3_total_changes() stay the user's.
+std::string CommitLogName(const std::string& schema_name) {
+  return QuoteIdentifier(schema_name) + "." + kCommitLogTable;
+}
+
 // Applies or discards the pending transactions a crash left in a freshly opened store,
-// asking the main database which ones committed.
+// asking the main database which one committed. Writers are serialized and every
+// commit applies its record, so at most the last recorded id can be pending and
+// committed.
 Status RecoverPendingTransactions(sqlite3* db, const std::string& schema_name, Store* store) {
   std::vector<uint64_t> pending;
   Status s = store->ListPending(&pending);
   if (!s.ok() || pending.empty()) return s;
-  std::string sql = "SELECT 1 FROM " + QuoteIdentifier(schema_name) + "." + kCommitLogTable +
-                    " WHERE txid = ?";
+  std::string sql = "SELECT txid FROM " + CommitLogName(schema_name) + " LIMIT 1";
   sqlite3_stmt* stmt = nullptr;
-  bool have_log = sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK;
-  for (uint64_t txid : pending) {
-    bool committed = false;
-    if (have_log) {
-      sqlite3_reset(stmt);
-      sqlite3_bind_int64(stmt, 1, static_cast<sqlite3_int64>(txid));
-      committed = sqlite3_step(stmt) == SQLITE_ROW;
-    }
-    s = committed ? store->ApplyPending(txid) : store->DiscardPending(txid);
-    if (!s.ok()) break;
+  uint64_t committed = 0;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_bytes(stmt, 0) == 8) {
+    const auto* bytes = static_cast<const unsigned char*>(sqlite3_column_blob(stmt, 0));
+    for (int i = 0; i < 8; i++) committed = (committed << 8) | bytes[i];
   }
   sqlite3_finalize(stmt);
+  for (uint64_t txid : pending) {
+    s = txid == committed ? store->ApplyPending(txid) : store->DiscardPending(txid);
+    if (!s.ok()) break;
+  }
   return s;
 }
 
@@ -218,8 +226,9 @@ int CreateOrConnect(sqlite3* db, void* aux, int argc, const char* const* argv,
   Store::TableEntry entry;
   if (create) {
     if (table->store_is_durable) {
-      std::string sql = "CREATE TABLE IF NOT EXISTS " + QuoteIdentifier(table->schema_name) +
-                        "." + kCommitLogTable + "(txid INTEGER PRIMARY KEY)";
+      // CREATE TABLE ... AS counts no changes, unlike an INSERT.
+      std::string sql = "CREATE TABLE IF NOT EXISTS " + CommitLogName(table->schema_name) +
+                        " AS SELECT zeroblob(8) AS txid";
       int rc = Exec(db, sql, error);
       if (rc != SQLITE_OK) return rc;
     }
@@ -782,8 +791,6 @@ int xRowid(sqlite3_vtab_cursor* base, sqlite3_int64*) {
 // ---------------------------------------------------------------------------------
 // Writes and transactions.
 
-int RecordCommitId(StrataTable* table, uint64_t txid, bool only_if_missing);
-
 int BusyTimeoutMillis(sqlite3* db) {
   sqlite3_stmt* stmt = nullptr;
   int timeout = 0;
@@ -854,16 +861,6 @@ int xUpdate(sqlite3_vtab* vtab, int argc, sqlite3_value** argv, sqlite3_int64*) 
   StoreTransaction* txn = BeginWriting(table, &s);
   if (txn == nullptr) return Fail(table, s);
   DiscardStalePending(table, txn);
-  if (table->store_is_durable && !txn->txid_recorded) {
-    bool fresh = txn->txid == 0;
-    if (fresh) {
-      s = table->store->NewTransactionId(&txn->txid);
-      if (!s.ok()) return Fail(table, s);
-    }
-    int rc = RecordCommitId(table, txn->txid, /*only_if_missing=*/!fresh);
-    if (rc != SQLITE_OK) return rc;
-    txn->txid_recorded = true;
-  }
 
   auto old_key = [&]() {
     std::string key = table->prefix;
@@ -922,31 +919,21 @@ int xUpdate(sqlite3_vtab* vtab, int argc, sqlite3_value** argv, sqlite3_int64*) 
   return SQLITE_OK;
 }
 
-// Records txid in the database's commit log, replacing older ids (all applied:
-// writers are serialized and recovery ran at open). Run from xUpdate, nested in the
-// user's statement, so that the user's statement, finishing last, still sets
-// sqlite3_changes().
-int RecordCommitId(StrataTable* table, uint64_t txid, bool only_if_missing) {
-  std::string log = QuoteIdentifier(table->schema_name) + "." + kCommitLogTable;
-  if (only_if_missing) {
-    // The row may have gone with a rolled-back statement.
-    std::string sql = "SELECT 1 FROM " + log + " WHERE txid = " + std::to_string(txid);
-    sqlite3_stmt* stmt = nullptr;
-    bool present = sqlite3_prepare_v2(table->db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
-                   sqlite3_step(stmt) == SQLITE_ROW;
-    sqlite3_finalize(stmt);
-    if (present) return SQLITE_OK;
-  }
-  std::string sql = "DELETE FROM " + log + "; INSERT INTO " + log + " VALUES(" +
-                    std::to_string(txid) + ")";
-  char* error = nullptr;
-  int rc = Exec(table->db, sql, &error);
+// Records txid as the transaction the main database commits with this one.
+int RecordCommitId(StrataTable* table, uint64_t txid) {
+  unsigned char bytes[8];
+  for (int i = 0; i < 8; i++) bytes[i] = static_cast<unsigned char>(txid >> (56 - 8 * i));
+  sqlite3_blob* blob = nullptr;
+  int rc = sqlite3_blob_open(table->db, table->schema_name.c_str(), kCommitLogTable, "txid",
+                             /*rowid=*/1, /*writable=*/1, &blob);
+  if (rc == SQLITE_OK) rc = sqlite3_blob_write(blob, bytes, 8, 0);
+  int close_rc = sqlite3_blob_close(blob);
+  if (rc == SQLITE_OK) rc = close_rc;
   if (rc != SQLITE_OK) {
     SetErrorMessage(&table->base.zErrMsg, "strata table " + table->table_name +
-                                              ": cannot record commit: " +
-                                              (error != nullptr ? error : ""));
+                                              ": cannot record commit in " + kCommitLogTable +
+                                              ": " + sqlite3_errmsg(table->db));
   }
-  sqlite3_free(error);
   return rc;
 }
 
@@ -961,7 +948,7 @@ int xSync(sqlite3_vtab* vtab) {
     Status s = table->store->NewTransactionId(&txn->txid);
     if (!s.ok()) return Fail(table, s);
   }
-  int rc = RecordCommitId(table, txn->txid, /*only_if_missing=*/true);
+  int rc = RecordCommitId(table, txn->txid);
   if (rc != SQLITE_OK) return rc;
   WriteBatch batch;
   txn->buffer.AppendTo(&batch);
@@ -1021,7 +1008,6 @@ int xRollbackTo(sqlite3_vtab* vtab, int n) {
   StrataTable* table = AsTable(vtab);
   if (StoreTransaction* txn = table->connection->WritingTransaction(table->store.get())) {
     DiscardStalePending(table, txn);
-    txn->txid_recorded = false;  // the commit-log row may have been rolled back too
     if (n < 0) {
       // ROLLBACK TO the savepoint that began the transaction: SQLite passes -1 for
       // "everything this transaction wrote" (the transaction itself stays open).

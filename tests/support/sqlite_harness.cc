@@ -116,11 +116,16 @@ std::string SqlTestValue::Literal() const {
 
 std::string SqlTestValue::Render() const {
   switch (type_) {
-    case Type::kNull: return "null";
-    case Type::kInteger: return "int:" + std::to_string(integer_);
-    case Type::kReal: return "real:" + RealText(real_);
-    case Type::kText: return RenderText(bytes_);
-    case Type::kBlob: return RenderBlob(bytes_);
+    case Type::kNull:
+      return "null";
+    case Type::kInteger:
+      return "int:" + std::to_string(integer_);
+    case Type::kReal:
+      return "real:" + RealText(real_);
+    case Type::kText:
+      return RenderText(bytes_);
+    case Type::kBlob:
+      return RenderBlob(bytes_);
   }
   return "null";
 }
@@ -192,8 +197,8 @@ bool SqliteDb::Open(const std::string& path, std::string* error) {
   int rc = sqlite3_open_v2(path.c_str(), &db_,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI, nullptr);
   if (rc != SQLITE_OK) {
-    *error = "sqlite3_open_v2(" + path + "): " +
-             (db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
+    *error = "sqlite3_open_v2(" + path +
+             "): " + (db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
     Close();
     return false;
   }
