@@ -874,7 +874,10 @@ Status DBImpl::WaitForBackgroundWork() {
            (!HasBackgroundWork() && !flush_running_ && !compaction_running_ && imm_ == nullptr);
   });
   if (!background_error_.ok()) return background_error_;
-  return shutting_down_ ? ClosedError(dbname_) : Status::OK();
+  if (shutting_down_) return ClosedError(dbname_);
+  // Released readers may have left tables that no Version names any more.
+  DeleteObsoleteFiles(lock);
+  return Status::OK();
 }
 
 void DBImpl::GetStatistics(Statistics* out) {
@@ -938,6 +941,9 @@ Status DBImpl::Close() {
   lock.lock();
   // Writers still queued were woken with an error by MakeRoomForWrite's checks.
   background_work_done_.wait(lock, [this] { return writers_.empty(); });
+  // Tables a reader's Version kept alive past the last flush or compaction are
+  // garbage now (they are otherwise swept only after the next background job).
+  if (versions_ != nullptr) DeleteObsoleteFiles(lock);
   closed_ = true;
   Status s;
   if (logfile_ != nullptr) {

@@ -126,3 +126,40 @@ TEST_F(DbStatisticsTest, BloomFiltersAndBlockCacheAreCounted) {
 
 }  // namespace
 }  // namespace strata
+
+namespace strata {
+namespace {
+
+int TableFilesOnDisk(Env* env, const std::string& dir) {
+  std::vector<std::string> names;
+  EXPECT_TRUE(env->GetChildren(dir, &names).ok());
+  int tables = 0;
+  for (const std::string& name : names) {
+    tables += name.size() > 4 && name.compare(name.size() - 4, 4, ".sst") == 0;
+  }
+  return tables;
+}
+
+// A reader's Version keeps replaced tables on disk; once the reader is gone they must
+// go at the next WaitForBackgroundWork (and Close), not only after some later flush.
+TEST_F(DbStatisticsTest, TablesKeptByAReleasedReaderLeaveAtWaitForBackgroundWork) {
+  ASSERT_TRUE(db_->Put(WriteOptions(), "a", "1").ok());
+  ASSERT_TRUE(db_->Flush().ok());
+  std::unique_ptr<Iterator> reader = db_->NewIterator(ReadOptions());
+  for (int i = 0; i < 3; i++) {
+    ASSERT_TRUE(db_->Put(WriteOptions(), "b" + std::to_string(i), "2").ok());
+    ASSERT_TRUE(db_->Flush().ok());
+  }
+  ASSERT_TRUE(db_->CompactRange(nullptr, nullptr).ok());
+  reader.reset();
+  ASSERT_TRUE(db_->WaitForBackgroundWork().ok());
+  Statistics s = Stats();
+  int live = 0;
+  for (const auto& level : s.levels) live += level.files;
+  EXPECT_EQ(live, TableFilesOnDisk(env_.get(), "/stats"));
+  ASSERT_TRUE(db_->Close().ok());
+  EXPECT_EQ(live, TableFilesOnDisk(env_.get(), "/stats"));
+}
+
+}  // namespace
+}  // namespace strata
