@@ -23,6 +23,7 @@
 #include <system_error>
 #include <vector>
 
+#include "bench/bench_common.h"
 #include "bench/engine_adapter.h"
 #include "bench/phase_runner.h"
 #include "bench/process_stats.h"
@@ -76,14 +77,6 @@ std::vector<std::string> SplitCommas(std::string_view list) {
   return items;
 }
 
-bool ParseCount(std::string_view text, uint64_t* value) {
-  std::string s(text);
-  if (s.empty() || s[0] < '0' || s[0] > '9') return false;
-  char* end = nullptr;
-  errno = 0;
-  *value = std::strtoull(s.c_str(), &end, 10);
-  return errno == 0 && *end == '\0';
-}
 
 bool ParseFlags(int argc, char** argv, Flags* flags) {
   std::string engines;
@@ -288,37 +281,7 @@ bool RunEngineInChild(const Flags& flags, const std::string& engine_id,
   return false;
 }
 
-// "1.23 0.98 0.75": how busy the machine was (other processes skew the timings).
-std::string LoadAverage() {
-  std::FILE* file = std::fopen("/proc/loadavg", "r");
-  if (file == nullptr) return "unknown";
-  double one = 0, five = 0, fifteen = 0;
-  int n = std::fscanf(file, "%lf %lf %lf", &one, &five, &fifteen);
-  std::fclose(file);
-  if (n != 3) return "unknown";
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.2f %.2f %.2f", one, five, fifteen);
-  return buf;
-}
 
-std::string CpuModel() {
-  std::FILE* file = std::fopen("/proc/cpuinfo", "r");
-  if (file == nullptr) return "unknown CPU";
-  char line[512];
-  std::string model = "unknown CPU";
-  while (std::fgets(line, sizeof(line), file) != nullptr) {
-    if (std::strncmp(line, "model name", 10) == 0) {
-      const char* colon = std::strchr(line, ':');
-      if (colon != nullptr) {
-        model = colon + 2;
-        while (!model.empty() && (model.back() == '\n' || model.back() == ' ')) model.pop_back();
-      }
-      break;
-    }
-  }
-  std::fclose(file);
-  return model;
-}
 
 void PrintHeader(const Flags& flags, const std::vector<EngineInfo>& infos,
                  const std::string& load_before, const std::string& load_after) {

@@ -1,4 +1,5 @@
 #include "bench/report.h"
+#include "bench/bench_common.h"
 
 #include <cstdlib>
 #include <string_view>
@@ -46,22 +47,7 @@ bool ParseDouble(const std::string& text, double* value) {
   return *end == '\0';
 }
 
-// 1234567 -> "1,234,567".
-std::string WithThousands(double value) {
-  std::string digits = std::to_string(static_cast<uint64_t>(value + 0.5));
-  std::string out;
-  for (size_t i = 0; i < digits.size(); i++) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return out;
-}
 
-std::string Format(const char* format, double value) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), format, value);
-  return buf;
-}
 
 const PhaseResult* Find(const std::vector<PhaseResult>& results, const std::string& phase,
                         const std::string& engine) {
