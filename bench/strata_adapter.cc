@@ -61,7 +61,8 @@ class StrataAdapter final : public EngineAdapter {
            " MiB, block_size " + std::to_string(options_.block_size) + ", bloom " +
            std::to_string(options_.bloom_bits_per_key) + " bits/key, zstd level " +
            std::to_string(options_.compression_level) + " (bottommost level " +
-           std::to_string(options_.bottommost_compression_level) + "), " +
+           std::to_string(options_.bottommost_compression_level) +
+           (options_.compress_level0 ? "" : "; level 0 uncompressed") + "), " +
            DescribeBlockCache(options_) + ", other options default (" +
            std::to_string(options_.background_threads) + " background threads, L0 triggers " +
            std::to_string(options_.level0_compaction_trigger) + "/" +

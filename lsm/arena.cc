@@ -1,5 +1,7 @@
 #include "lsm/arena.h"
 
+#include <sys/mman.h>
+
 #include <cassert>
 #include <cstdint>
 
@@ -13,22 +15,29 @@ static_assert(__STDCPP_DEFAULT_NEW_ALIGNMENT__ >= Arena::kAlignment);
 
 Arena::Arena(size_t block_size) : block_size_(block_size < 64 ? 64 : block_size) {}
 
-Arena::~Arena() = default;
+Arena::~Arena() {
+  for (char* block : huge_blocks_) munmap(block, kHugeBlockSize);
+}
 
 char* Arena::AllocateFallback(size_t bytes) {
   assert(bytes > 0);
   if (bytes == 0) bytes = 1;  // keep results distinct even if the precondition is broken
-  if (bytes > block_size_ / 4) {
-    // A large object gets a block of its own, so the tail of the current block stays
-    // usable and at most a quarter of a block is ever wasted.
-    return AllocateNewBlock(bytes);
+  const bool huge = MemoryUsage() >= kHugeBlockThreshold && block_size_ < kHugeBlockSize;
+  char* block = nullptr;
+  size_t block_bytes = 0;
+  // A large object gets a block of its own, so the tail of the current block stays
+  // usable and at most a quarter of a block is ever wasted.
+  if (bytes <= (huge ? kHugeBlockSize : block_size_) / 4) {
+    if (huge && (block = AllocateHugeBlock()) != nullptr) block_bytes = kHugeBlockSize;
   }
-  alloc_ptr_ = AllocateNewBlock(block_size_);
-  alloc_bytes_remaining_ = block_size_;
-  char* result = alloc_ptr_;
-  alloc_ptr_ += bytes;
-  alloc_bytes_remaining_ -= bytes;
-  return result;
+  if (block == nullptr) {
+    if (bytes > block_size_ / 4) return AllocateNewBlock(bytes);
+    block = AllocateNewBlock(block_size_);
+    block_bytes = block_size_;
+  }
+  alloc_ptr_ = block + bytes;
+  alloc_bytes_remaining_ = block_bytes - bytes;
+  return block;
 }
 
 char* Arena::AllocateAligned(size_t bytes) {
@@ -42,6 +51,25 @@ char* Arena::AllocateAligned(size_t bytes) {
   }
   // New blocks start aligned (see the static_assert above).
   return AllocateFallback(bytes);
+}
+
+char* Arena::AllocateHugeBlock() {
+  // Map twice the size and keep the aligned middle: mmap only promises page alignment.
+  const size_t mapped = 2 * kHugeBlockSize;
+  void* memory = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (memory == MAP_FAILED) return nullptr;  // fall back to ordinary blocks
+  const auto start = reinterpret_cast<uintptr_t>(memory);
+  const uintptr_t aligned = (start + kHugeBlockSize - 1) & ~(uintptr_t{kHugeBlockSize} - 1);
+  if (aligned > start) munmap(memory, aligned - start);
+  const uintptr_t end = aligned + kHugeBlockSize;
+  if (start + mapped > end) munmap(reinterpret_cast<void*>(end), start + mapped - end);
+  char* block = reinterpret_cast<char*>(aligned);
+#ifdef MADV_HUGEPAGE
+  madvise(block, kHugeBlockSize, MADV_HUGEPAGE);  // a hint: without it, ordinary pages
+#endif
+  huge_blocks_.push_back(block);
+  memory_usage_.fetch_add(kHugeBlockSize + sizeof(char*), std::memory_order_relaxed);
+  return block;
 }
 
 char* Arena::AllocateNewBlock(size_t block_bytes) {

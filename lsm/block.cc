@@ -101,152 +101,166 @@ Status Block::Check() {
   return Status::OK();
 }
 
-// Seek binary-searches the restart points and scans forward; Prev goes back to the
-// restart point before the current entry and scans forward to the entry before it.
-// Decoding is bounds-checked even though the Block checked its structure: a failed
-// check makes the iterator invalid with a Corruption status, for good.
-class Block::Iter final : public Iterator {
- public:
-  Iter(const Block* block, const Comparator* comparator)
-      : comparator_(comparator),
-        data_(block->data_.data()),
-        restarts_(block->restarts_offset_),
-        num_restarts_(block->num_restarts_),
-        current_(restarts_),
-        next_(restarts_),
-        restart_index_(num_restarts_),
-        status_(block->status_) {}
+void BlockKeyBuffer::Grow(size_t capacity, size_t keep) {
+  capacity = std::max(capacity, 2 * capacity_);
+  std::unique_ptr<char[]> grown(new char[capacity]);
+  std::memcpy(grown.get(), data_, keep);
+  heap_ = std::move(grown);
+  data_ = heap_.get();
+  capacity_ = capacity;
+}
 
-  bool Valid() const override { return current_ < restarts_; }
-  Status status() const override { return status_; }
-  std::string_view key() const override { return key_; }
-  std::string_view value() const override { return value_; }
+void BlockIterator::Reset(const Block* block, const Comparator* comparator) {
+  comparator_ = comparator;
+  internal_keys_ = comparator == GetInternalKeyComparator();
+  data_ = block->data_.data();
+  restarts_ = block->restarts_offset_;
+  num_restarts_ = block->num_restarts_;
+  current_ = restarts_;
+  next_ = restarts_;
+  restart_index_ = num_restarts_;
+  next_restart_ = UINT32_MAX;
+  key_.clear();
+  value_ = {};
+  status_ = block->status_;
+}
 
-  void Next() override { ParseNextKey(); }
+void BlockIterator::Clear() {
+  comparator_ = nullptr;
+  internal_keys_ = false;
+  data_ = nullptr;
+  restarts_ = num_restarts_ = current_ = next_ = restart_index_ = 0;
+  next_restart_ = UINT32_MAX;
+  key_.clear();
+  value_ = {};
+  status_ = Status::OK();
+}
 
-  void Prev() override {
-    if (!Valid()) return;
-    const uint32_t original = current_;
-    while (RestartPoint(restart_index_) >= original) {
-      if (restart_index_ == 0) {
-        MarkInvalid();
-        return;
-      }
-      restart_index_--;
-    }
-    SeekToRestartPoint(restart_index_);
-    while (ParseNextKey() && next_ < original) {
-    }
-  }
-
-  void Seek(std::string_view target) override {
-    if (!status_.ok() || num_restarts_ == 0) return;
-    // The last restart point whose key is < target; the answer is at or after it.
-    uint32_t left = 0, right = num_restarts_ - 1;
-    while (left < right) {
-      uint32_t mid = left + (right - left + 1) / 2;
-      std::string_view mid_key;
-      if (!KeyAtRestartPoint(mid, &mid_key)) return;
-      if (comparator_->Compare(mid_key, target) < 0) {
-        left = mid;
-      } else {
-        right = mid - 1;
-      }
-    }
-    SeekToRestartPoint(left);
-    while (ParseNextKey() && comparator_->Compare(key_, target) < 0) {
-    }
-  }
-
-  void SeekToFirst() override {
-    if (!status_.ok() || num_restarts_ == 0) return;
-    SeekToRestartPoint(0);
-    ParseNextKey();
-  }
-
-  void SeekToLast() override {
-    if (!status_.ok() || num_restarts_ == 0) return;
-    SeekToRestartPoint(num_restarts_ - 1);
-    while (ParseNextKey() && next_ < restarts_) {
-    }
-  }
-
- private:
-  uint32_t RestartPoint(uint32_t index) const {
-    return DecodeFixed32(data_ + restarts_ + 4 * index);
-  }
-
-  // Positions before the entry at restart point index: the next ParseNextKey reads it.
-  void SeekToRestartPoint(uint32_t index) {
-    key_.clear();
-    restart_index_ = index;
-    current_ = restarts_;
-    next_ = RestartPoint(index);
-  }
-
-  bool KeyAtRestartPoint(uint32_t index, std::string_view* key) {
-    uint32_t offset = RestartPoint(index);
-    EntryHeader entry;
-    if (offset >= restarts_ || DecodeEntry(data_ + offset, data_ + restarts_, &entry) == nullptr ||
-        entry.shared != 0) {
-      CorruptionError();
-      return false;
-    }
-    *key = std::string_view(entry.key_delta, entry.non_shared);
-    return true;
-  }
-
-  // Moves to the entry at next_; false (and invalid) at the end or on corruption.
-  bool ParseNextKey() {
-    if (!status_.ok()) return false;
-    current_ = next_;
-    if (current_ >= restarts_) {
+void BlockIterator::Prev() {
+  if (!Valid()) return;
+  const uint32_t original = current_;
+  while (RestartPoint(restart_index_) >= original) {
+    if (restart_index_ == 0) {
       MarkInvalid();
-      return false;
+      return;
     }
-    EntryHeader entry;
-    const char* end = DecodeEntry(data_ + current_, data_ + restarts_, &entry);
-    if (end == nullptr || entry.shared > key_.size()) {
-      CorruptionError();
-      return false;
-    }
-    key_.resize(entry.shared);
-    key_.append(entry.key_delta, entry.non_shared);
-    value_ = std::string_view(entry.key_delta + entry.non_shared, entry.value_length);
-    next_ = static_cast<uint32_t>(end - data_);
-    while (restart_index_ + 1 < num_restarts_ && RestartPoint(restart_index_ + 1) <= current_) {
-      restart_index_++;
-    }
-    return true;
+    restart_index_--;
   }
-
-  void MarkInvalid() {
-    current_ = restarts_;
-    next_ = restarts_;
-    restart_index_ = num_restarts_;
-    key_.clear();
-    value_ = {};
+  SeekToRestartPoint(restart_index_);
+  while (ParseNextKey() && next_ < original) {
   }
+}
 
-  void CorruptionError() {
+void BlockIterator::Seek(std::string_view target) { SeekBetweenRestarts(target, 0, num_restarts_); }
+
+void BlockIterator::SeekBetweenRestarts(std::string_view target, uint32_t first, uint32_t limit) {
+  if (!status_.ok() || num_restarts_ == 0) return;
+  limit = std::min(limit, num_restarts_);
+  first = std::min(first, limit);
+  // The last restart point whose key is < target (or 0 if none is); the answer is at or
+  // after it. It lies in [first - 1, limit - 1].
+  uint32_t left = first > 0 ? first - 1 : 0;
+  uint32_t right = limit > 0 ? limit - 1 : 0;
+  while (left < right) {
+    uint32_t mid = left + (right - left + 1) / 2;
+    std::string_view mid_key;
+    if (!KeyAtRestartPoint(mid, &mid_key)) return;
+    if (Compare(mid_key, target) < 0) {
+      left = mid;
+    } else {
+      right = mid - 1;
+    }
+  }
+  SeekToRestartPoint(left);
+  while (ParseNextKey() && Compare(key_.view(), target) < 0) {
+  }
+}
+
+void BlockIterator::SeekToRestart(uint32_t index) {
+  if (!status_.ok()) return;
+  if (index >= num_restarts_) {
     MarkInvalid();
-    status_ = Status::Corruption("bad entry in block");
+    return;
   }
+  SeekToRestartPoint(index);
+  ParseNextKey();
+}
 
-  const Comparator* const comparator_;
-  const char* const data_;
-  const uint32_t restarts_;  // offset of the restart array = end of the entries
-  const uint32_t num_restarts_;
-  uint32_t current_;        // offset of the current entry; >= restarts_ if not Valid()
-  uint32_t next_;           // offset of the entry after it
-  uint32_t restart_index_;  // the restart block current_ falls in
-  std::string key_;
-  std::string_view value_;
-  Status status_;
-};
+void BlockIterator::SeekToFirst() {
+  if (!status_.ok() || num_restarts_ == 0) return;
+  SeekToRestartPoint(0);
+  ParseNextKey();
+}
+
+void BlockIterator::SeekToLast() {
+  if (!status_.ok() || num_restarts_ == 0) return;
+  SeekToRestartPoint(num_restarts_ - 1);
+  while (ParseNextKey() && next_ < restarts_) {
+  }
+}
+
+void BlockIterator::SetRestartIndex(uint32_t index) {
+  restart_index_ = index;
+  next_restart_ = index + 1 < num_restarts_ ? RestartPoint(index + 1) : UINT32_MAX;
+}
+
+// Positions before the entry at restart point index: the next ParseNextKey reads it.
+void BlockIterator::SeekToRestartPoint(uint32_t index) {
+  key_.clear();
+  SetRestartIndex(index);
+  current_ = restarts_;
+  next_ = RestartPoint(index);
+}
+
+bool BlockIterator::KeyAtRestartPoint(uint32_t index, std::string_view* key) {
+  uint32_t offset = RestartPoint(index);
+  EntryHeader entry;
+  if (offset >= restarts_ || DecodeEntry(data_ + offset, data_ + restarts_, &entry) == nullptr ||
+      entry.shared != 0) {
+    CorruptionError();
+    return false;
+  }
+  *key = std::string_view(entry.key_delta, entry.non_shared);
+  return true;
+}
+
+// Moves to the entry at next_; false (and invalid) at the end or on corruption.
+bool BlockIterator::ParseNextKey() {
+  if (!status_.ok()) return false;
+  current_ = next_;
+  if (current_ >= restarts_) {
+    MarkInvalid();
+    return false;
+  }
+  EntryHeader entry;
+  const char* end = DecodeEntry(data_ + current_, data_ + restarts_, &entry);
+  if (end == nullptr || entry.shared > key_.size()) {
+    CorruptionError();
+    return false;
+  }
+  key_.Assign(entry.shared, entry.key_delta, entry.non_shared);
+  value_ = std::string_view(entry.key_delta + entry.non_shared, entry.value_length);
+  next_ = static_cast<uint32_t>(end - data_);
+  while (current_ >= next_restart_) SetRestartIndex(restart_index_ + 1);
+  return true;
+}
+
+void BlockIterator::MarkInvalid() {
+  current_ = restarts_;
+  next_ = restarts_;
+  restart_index_ = num_restarts_;
+  next_restart_ = UINT32_MAX;
+  key_.clear();
+  value_ = {};
+}
+
+void BlockIterator::CorruptionError() {
+  MarkInvalid();
+  status_ = Status::Corruption("bad entry in block");
+}
 
 std::unique_ptr<Iterator> Block::NewIterator(const Comparator* comparator) const {
-  return std::make_unique<Iter>(this, comparator);
+  return std::make_unique<BlockIterator>(this, comparator);
 }
 
 }  // namespace strata

@@ -44,9 +44,11 @@ void BlockBuilder::Add(std::string_view key, std::string_view value) {
   }
   size_t non_shared = key.size() - shared;
 
-  PutVarint32(&buffer_, static_cast<uint32_t>(shared));
-  PutVarint32(&buffer_, static_cast<uint32_t>(non_shared));
-  PutVarint32(&buffer_, static_cast<uint32_t>(value.size()));
+  char header[15];  // three varint32s, appended at once
+  char* end = EncodeVarint32(header, static_cast<uint32_t>(shared));
+  end = EncodeVarint32(end, static_cast<uint32_t>(non_shared));
+  end = EncodeVarint32(end, static_cast<uint32_t>(value.size()));
+  buffer_.append(header, end - header);
   buffer_.append(key.data() + shared, non_shared);
   buffer_.append(value.data(), value.size());
 

@@ -68,12 +68,12 @@ BloomFilterBuilder::BloomFilterBuilder(int bits_per_key)
       num_probes_(BloomProbesForBitsPerKey(bits_per_key_)) {}
 
 std::string BloomFilterBuilder::Finish() const {
-  uint64_t bits =
-      std::clamp<uint64_t>(hashes_.size() * uint64_t(bits_per_key_), kMinBits, kMaxBits);
+  uint64_t bits = std::clamp<uint64_t>(num_keys_ * uint64_t(bits_per_key_), kMinBits, kMaxBits);
   const uint64_t bytes = (bits + 7) / 8;
   bits = bytes * 8;
   std::string filter(bytes + 1, '\0');
-  for (uint64_t hash : hashes_) {
+  for (size_t k = 0; k < num_keys_; k++) {
+    const uint64_t hash = chunks_[k / kHashesPerChunk][k % kHashesPerChunk];
     uint32_t h1 = static_cast<uint32_t>(hash), h2 = static_cast<uint32_t>(hash >> 32);
     for (int i = 0; i < num_probes_; i++) {
       uint64_t bit = ProbeBit(h1, h2, i, bits);

@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,16 +33,29 @@ class BloomFilterBuilder {
   // Requires bits_per_key > 0 (0 means "no filter": build none).
   explicit BloomFilterBuilder(int bits_per_key);
 
-  void AddKey(std::string_view key) { hashes_.push_back(BloomHash(key)); }
-  size_t num_keys() const { return hashes_.size(); }
+  void AddKey(std::string_view key) {
+    if (num_keys_ % kHashesPerChunk == 0) {
+      chunks_.push_back(std::make_unique_for_overwrite<uint64_t[]>(kHashesPerChunk));
+    }
+    chunks_.back()[num_keys_ % kHashesPerChunk] = BloomHash(key);
+    num_keys_++;
+  }
+  size_t num_keys() const { return num_keys_; }
 
   // The filter over every key added so far; at least 8 bytes of bits even for no keys.
   std::string Finish() const;
 
  private:
+  // Keys are hashed as added, so the builder keeps no keys, only 8 bytes per key. In
+  // fixed chunks rather than one vector: a table of a million keys would otherwise hold
+  // up to twice that while the vector doubles (old and new arrays at once), and a flush
+  // and a compaction build tables at the same time.
+  static constexpr size_t kHashesPerChunk = 8192;  // 64 KiB
+
   const int bits_per_key_;
   const int num_probes_;
-  std::vector<uint64_t> hashes_;  // keys are hashed as added, so the builder keeps no keys
+  size_t num_keys_ = 0;
+  std::vector<std::unique_ptr<uint64_t[]>> chunks_;
 };
 
 // A decoded filter. Until Init succeeds it matches every key (as having no filter).

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <mutex>
 #include <new>
+#include <type_traits>
 #include <vector>
 
 #include "lsm/coding.h"
@@ -149,11 +150,19 @@ struct alignas(64) Cache::Shard {
     e->prev->next = e;
     lru.prev = e;
   }
+  // counter += delta (modulo 2^64) for a counter written only under mutex; returns the sum.
+  template <typename T>
+  static T AddUnderLock(std::atomic<T>* counter, std::type_identity_t<T> delta) {
+    T sum = counter->load(std::memory_order_relaxed) + delta;
+    counter->store(sum, std::memory_order_relaxed);
+    return sum;
+  }
+
   // Unlinks e from the table's view (already removed from the hash table by the caller).
   void Drop(Entry* e, Garbage* garbage) {
     Unlink(e);
-    usage.fetch_sub(e->charge, std::memory_order_relaxed);
-    entries.fetch_sub(1, std::memory_order_relaxed);
+    AddUnderLock(&usage, 0 - e->charge);
+    AddUnderLock(&entries, 0 - size_t{1});
     garbage->Add(e);
   }
 
@@ -161,7 +170,9 @@ struct alignas(64) Cache::Shard {
   std::mutex mutex;
   HandleTable table;  // guarded by mutex
   Entry lru;          // guarded by mutex; list head, holds no value
-  // Written under mutex (usage, entries) or lock-free (hits, misses); read lock-free.
+  // Written only under mutex, read lock-free. Atomic for those readers; the writers
+  // need no atomic read-modify-write (a locked instruction on every lookup), as the
+  // mutex already orders them: Add is a plain load and store.
   std::atomic<size_t> usage{0};
   std::atomic<size_t> entries{0};
   std::atomic<uint64_t> hits{0};
@@ -221,8 +232,8 @@ void Cache::Insert(std::string_view key, std::shared_ptr<const void> value, size
   std::lock_guard<std::mutex> guard(shard.mutex);
   if (Entry* old = shard.table.Insert(e)) shard.Drop(old, &garbage);
   shard.Append(e);
-  shard.entries.fetch_add(1, std::memory_order_relaxed);
-  size_t usage = shard.usage.fetch_add(charge, std::memory_order_relaxed) + charge;
+  Shard::AddUnderLock(&shard.entries, 1);
+  size_t usage = Shard::AddUnderLock(&shard.usage, charge);
   // e itself fits, so the loop stops before reaching it.
   while (usage > shard.capacity) {
     Entry* victim = shard.lru.next;
@@ -238,10 +249,10 @@ std::shared_ptr<const void> Cache::Lookup(std::string_view key) {
   std::lock_guard<std::mutex> guard(shard.mutex);
   Entry* e = shard.table.Lookup(key, hash);
   if (e == nullptr) {
-    shard.misses.fetch_add(1, std::memory_order_relaxed);
+    Shard::AddUnderLock(&shard.misses, 1);
     return nullptr;
   }
-  shard.hits.fetch_add(1, std::memory_order_relaxed);
+  Shard::AddUnderLock(&shard.hits, 1);
   shard.Unlink(e);
   shard.Append(e);
   return e->value;

@@ -2,23 +2,6 @@
 
 namespace strata {
 
-char* EncodeVarint32(char* dst, uint32_t v) { return EncodeVarint64(dst, v); }
-
-char* EncodeVarint64(char* dst, uint64_t v) {
-  auto* p = reinterpret_cast<unsigned char*>(dst);
-  while (v >= 0x80) {
-    *p++ = static_cast<unsigned char>(v | 0x80);
-    v >>= 7;
-  }
-  *p++ = static_cast<unsigned char>(v);
-  return reinterpret_cast<char*>(p);
-}
-
-void PutVarint32(std::string* dst, uint32_t v) {
-  char buf[5];
-  dst->append(buf, EncodeVarint32(buf, v) - buf);
-}
-
 void PutVarint64(std::string* dst, uint64_t v) {
   char buf[10];
   dst->append(buf, EncodeVarint64(buf, v) - buf);
@@ -53,12 +36,7 @@ const char* GetVarint64Ptr(const char* p, const char* limit, uint64_t* v) {
   return nullptr;
 }
 
-const char* GetVarint32Ptr(const char* p, const char* limit, uint32_t* v) {
-  // Fast path: one byte.
-  if (p < limit && (*reinterpret_cast<const unsigned char*>(p) & 0x80) == 0) {
-    *v = *reinterpret_cast<const unsigned char*>(p);
-    return p + 1;
-  }
+const char* GetVarint32PtrFallback(const char* p, const char* limit, uint32_t* v) {
   uint64_t wide;
   const char* end = GetVarint64Ptr(p, limit, &wide);
   if (end == nullptr || wide > UINT32_MAX || end - p > 5) return nullptr;

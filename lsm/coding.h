@@ -35,10 +35,23 @@ inline void PutFixed64(std::string* dst, uint64_t v) {
   dst->append(buf, 8);
 }
 
-// Writes v as a varint at dst (up to 5 or 10 bytes); returns the end.
-char* EncodeVarint32(char* dst, uint32_t v);
-char* EncodeVarint64(char* dst, uint64_t v);
-void PutVarint32(std::string* dst, uint32_t v);
+// Writes v as a varint at dst (up to 5 or 10 bytes); returns the end. Inline, like the
+// one-byte case of GetVarint32Ptr below: tables, batches and the memtable encode and
+// decode several per entry.
+inline char* EncodeVarint64(char* dst, uint64_t v) {
+  auto* p = reinterpret_cast<unsigned char*>(dst);
+  while (v >= 0x80) {
+    *p++ = static_cast<unsigned char>(v | 0x80);
+    v >>= 7;
+  }
+  *p++ = static_cast<unsigned char>(v);
+  return reinterpret_cast<char*>(p);
+}
+inline char* EncodeVarint32(char* dst, uint32_t v) { return EncodeVarint64(dst, v); }
+inline void PutVarint32(std::string* dst, uint32_t v) {
+  char buf[5];
+  dst->append(buf, EncodeVarint32(buf, v) - buf);
+}
 void PutVarint64(std::string* dst, uint64_t v);
 // varint32 length, then the bytes.
 void PutLengthPrefixed(std::string* dst, std::string_view value);
@@ -46,7 +59,14 @@ int VarintLength(uint64_t v);
 
 // Decoders return nullptr (or false) on truncated or overlong input; they never read
 // at or past limit.
-const char* GetVarint32Ptr(const char* p, const char* limit, uint32_t* v);
+const char* GetVarint32PtrFallback(const char* p, const char* limit, uint32_t* v);
+inline const char* GetVarint32Ptr(const char* p, const char* limit, uint32_t* v) {
+  if (p < limit && (static_cast<unsigned char>(*p) & 0x80) == 0) {  // one byte: most lengths
+    *v = static_cast<unsigned char>(*p);
+    return p + 1;
+  }
+  return GetVarint32PtrFallback(p, limit, v);
+}
 const char* GetVarint64Ptr(const char* p, const char* limit, uint64_t* v);
 // Consume from the front of *input.
 bool GetVarint32(std::string_view* input, uint32_t* v);

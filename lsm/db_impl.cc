@@ -226,7 +226,9 @@ Status DBImpl::WriteLevel0Table(const MemTable& mem, VersionEdit* edit,
   std::unique_ptr<WritableFile> file;
   Status s = env_->NewWritableFile(path, &file);
   if (s.ok()) {
-    TableBuilder builder(options_, file.get());
+    Options table_options = options_;
+    table_options.compression = options_.compression && options_.compress_level0;
+    TableBuilder builder(table_options, file.get());
     std::unique_ptr<Iterator> it = mem.NewIterator();
     std::string_view previous_user_key;
     SequenceNumber previous_sequence = kMaxSequenceNumber;
@@ -260,8 +262,7 @@ Status DBImpl::WriteLevel0Table(const MemTable& mem, VersionEdit* edit,
     if (s.ok()) {
       // Read it back before the MANIFEST names it: a table we cannot open must not
       // replace the log that still holds its data.
-      std::shared_ptr<const Table> table;
-      s = table_cache_->FindTable(meta.number, meta.file_size, &table);
+      s = VerifyNewTable(meta.number, meta.file_size);
     }
   }
   if (!s.ok()) env_->RemoveFile(path);
@@ -547,6 +548,7 @@ Status DBImpl::MergeCompactionInputs(Compaction* c, SequenceNumber smallest_snap
   bool has_current_user_key = false;
   SequenceNumber last_sequence_for_key = kMaxSequenceNumber;
   bool cut_output = false;  // end the output table at the next user key
+  std::string zeroed_key;
   for (input->SeekToFirst(); input->Valid() && s.ok(); input->Next()) {
     if (shutting_down_.load(std::memory_order_acquire)) {
       if (builder != nullptr && !builder->status().ok()) {
@@ -592,6 +594,16 @@ Status DBImpl::MergeCompactionInputs(Compaction* c, SequenceNumber smallest_snap
     last_sequence_for_key = parsed.sequence;
     if (drop) continue;
 
+    if (parsed.type == ValueType::kValue && parsed.sequence != 0 &&
+        parsed.sequence <= smallest_snapshot && c->IsBaseLevelForKey(parsed.user_key)) {
+      // Every reader sees this value and nothing deeper holds the key, so its sequence
+      // number no longer orders anything: store 0, whose trailer compresses to almost
+      // nothing (RocksDB does the same). Older versions of the key were dropped above.
+      zeroed_key.assign(parsed.user_key);
+      PutFixed64(&zeroed_key, PackSequenceAndType(0, ValueType::kValue));
+      key = zeroed_key;
+    }
+
     if (builder == nullptr) {
       lock.lock();
       meta = FileMetaData();
@@ -632,12 +644,21 @@ Status DBImpl::FinishCompactionOutput(TableBuilder* builder, WritableFile* file,
   meta->file_size = builder->FileSize();
   if (s.ok()) s = file->Sync();
   if (s.ok()) s = file->Close();
-  if (s.ok()) {
-    std::shared_ptr<const Table> table;
-    s = table_cache_->FindTable(meta->number, meta->file_size, &table);
-  }
+  if (s.ok()) s = VerifyNewTable(meta->number, meta->file_size);
   if (s.ok()) edit->AddFile(level, std::move(*meta));
   *meta = FileMetaData();
+  return s;
+}
+
+Status DBImpl::VerifyNewTable(uint64_t number, uint64_t file_size) {
+  std::shared_ptr<const Table> table;
+  Status s = table_cache_->FindTable(number, file_size, &table);
+  // Opened only to check it: keep it closed until a read or a compaction needs it. An
+  // open table pins its index and filter, about 2 bytes per entry; during a long write
+  // burst nothing reads most new tables before compaction replaces them, and keeping
+  // them all open would add that much to the peak memory of the process.
+  table.reset();
+  table_cache_->Evict(number);
   return s;
 }
 
@@ -657,6 +678,14 @@ void DBImpl::FlushImmutableMemTable(std::unique_lock<std::mutex>& lock) {
       counters_.flush_bytes_written += file.file_size;
     }
     imm_.reset();
+    // Writers waiting for the memtable slot can go on while the old files are deleted.
+    background_work_done_.notify_all();
+    // Release the memtable's memory now (unless a reader still holds it), not after the
+    // file deletions below: the next memtable is filling meanwhile, and this one holding
+    // write_buffer_size bytes a little longer would raise the peak memory of the process.
+    lock.unlock();
+    imm.reset();
+    lock.lock();
     DeleteObsoleteFiles(lock);
   } else {
     RecordBackgroundError(s);
@@ -777,8 +806,11 @@ std::unique_ptr<Iterator> DBImpl::NewIterator(const ReadOptions& options) {
   ReadView view = CaptureReadView(options);
   std::vector<std::unique_ptr<Iterator>> children;
   std::vector<std::shared_ptr<const Table>> tables;
-  children.push_back(view.mem->NewIterator());
-  if (view.imm != nullptr) children.push_back(view.imm->NewIterator());
+  // A memtable empty now holds nothing at view.sequence (entries are in it before their
+  // sequence is published), and what is added later is above it: leave it out, so that
+  // a store with one sorted run is read without a merge.
+  if (!view.mem->empty()) children.push_back(view.mem->NewIterator());
+  if (view.imm != nullptr && !view.imm->empty()) children.push_back(view.imm->NewIterator());
   for (const auto& f : view.version->files[0]) {
     std::shared_ptr<const Table> table;
     Status s = table_cache_->FindTable(f->number, f->file_size, &table);

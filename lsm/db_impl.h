@@ -46,6 +46,8 @@ class DBImpl final : public DB {
   Status CompactRange(const std::string_view* begin, const std::string_view* end) override;
   Status WaitForBackgroundWork() override;
   void GetStatistics(Statistics* statistics) override;
+  // In db_approximate_size.cc.
+  Status GetApproximateSize(std::string_view begin, std::string_view end, uint64_t* bytes) override;
   Status Close() override;
 
   // Recovers the store and starts the background thread; called once by DB::Open.
@@ -90,6 +92,9 @@ class DBImpl final : public DB {
   // Writes the table being built by a compaction and records it in edit.
   Status FinishCompactionOutput(TableBuilder* builder, WritableFile* file, FileMetaData* meta,
                                 int level, VersionEdit* edit);
+  // Opens a table just written (Corruption or IOError if it does not read back), then
+  // closes it again.
+  Status VerifyNewTable(uint64_t number, uint64_t file_size);
   SequenceNumber SmallestSnapshot() const;
   // Tables written for edit are now named by a Version (or garbage): stop protecting them.
   void ReleasePendingOutputs(const VersionEdit& edit);

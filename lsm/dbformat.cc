@@ -1,6 +1,7 @@
 #include "lsm/dbformat.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace strata {
 namespace {
@@ -70,10 +71,19 @@ void InternalKeyComparator::FindShortSuccessor(std::string* key) const {
 }
 
 LookupKey::LookupKey(std::string_view user_key, SequenceNumber sequence) {
-  size_t internal_size = user_key.size() + kInternalKeyTrailerSize;
-  PutVarint32(&data_, static_cast<uint32_t>(internal_size));
-  prefix_ = data_.size();
-  AppendInternalKey(&data_, user_key, sequence, kValueTypeForSeek);
+  const size_t internal_size = user_key.size() + kInternalKeyTrailerSize;
+  const size_t needed = VarintLength(internal_size) + internal_size;
+  char* dst = inline_;
+  if (needed > kInlineSize) {
+    heap_.reset(new char[needed]);
+    dst = heap_.get();
+  }
+  char* p = EncodeVarint32(dst, static_cast<uint32_t>(internal_size));
+  prefix_ = static_cast<size_t>(p - dst);
+  if (!user_key.empty()) std::memcpy(p, user_key.data(), user_key.size());
+  EncodeFixed64(p + user_key.size(), PackSequenceAndType(sequence, kValueTypeForSeek));
+  start_ = dst;
+  size_ = needed;
 }
 
 }  // namespace strata

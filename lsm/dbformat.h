@@ -7,7 +7,10 @@
 // version visible at that snapshot.
 #pragma once
 
+#include <bit>
 #include <cstdint>
+#include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -76,13 +79,51 @@ class Comparator {
 
 const Comparator* BytewiseComparator();
 
+// memcmp order of a and b (then the shorter first), inline for short keys: most user keys
+// are a few dozen bytes, where a call to memcmp costs more than comparing 8 bytes at a
+// time here (big-endian loads compare like the bytes they hold).
+inline int CompareUserKeys(std::string_view a, std::string_view b) {
+  const size_t n = a.size() < b.size() ? a.size() : b.size();
+  if (n > 64) {
+    int r = std::memcmp(a.data(), b.data(), n);
+    if (r != 0) return r;
+  } else {
+    static_assert(std::endian::native == std::endian::little);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      uint64_t x, y;
+      std::memcpy(&x, a.data() + i, 8);
+      std::memcpy(&y, b.data() + i, 8);
+      if (x != y) return __builtin_bswap64(x) < __builtin_bswap64(y) ? -1 : 1;
+    }
+    if (i + 4 <= n) {
+      uint32_t x, y;
+      std::memcpy(&x, a.data() + i, 4);
+      std::memcpy(&y, b.data() + i, 4);
+      if (x != y) return __builtin_bswap32(x) < __builtin_bswap32(y) ? -1 : 1;
+      i += 4;
+    }
+    for (; i < n; i++) {
+      const auto x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
+      if (x != y) return x < y ? -1 : 1;
+    }
+  }
+  return a.size() < b.size() ? -1 : (a.size() > b.size() ? 1 : 0);
+}
+
+// The internal key order (user key ascending, then sequence and type descending), inline
+// for the hot loops that know they compare internal keys. Both must be >= 8 bytes.
+inline int CompareInternalKeys(std::string_view a, std::string_view b) {
+  int r = CompareUserKeys(ExtractUserKey(a), ExtractUserKey(b));
+  if (r != 0) return r;
+  uint64_t ta = ExtractTrailer(a), tb = ExtractTrailer(b);
+  return ta > tb ? -1 : (ta < tb ? 1 : 0);
+}
+
 class InternalKeyComparator final : public Comparator {
  public:
   int Compare(std::string_view a, std::string_view b) const override {
-    int r = ExtractUserKey(a).compare(ExtractUserKey(b));
-    if (r != 0) return r;
-    uint64_t ta = ExtractTrailer(a), tb = ExtractTrailer(b);
-    return ta > tb ? -1 : (ta < tb ? 1 : 0);
+    return CompareInternalKeys(a, b);
   }
   void FindShortestSeparator(std::string* start, std::string_view limit) const override;
   void FindShortSuccessor(std::string* key) const override;
@@ -91,19 +132,28 @@ class InternalKeyComparator final : public Comparator {
 const InternalKeyComparator* GetInternalKeyComparator();
 
 // The key the memtable is searched with: varint32(internal key length) | internal key,
-// for (user_key, snapshot sequence).
+// for (user_key, snapshot sequence). Short keys are built in place, so a Get allocates
+// nothing for its lookup key.
 class LookupKey {
  public:
   LookupKey(std::string_view user_key, SequenceNumber sequence);
-  std::string_view memtable_key() const { return data_; }
-  std::string_view internal_key() const { return std::string_view(data_).substr(prefix_); }
+  LookupKey(const LookupKey&) = delete;  // start_ may point into this object
+  LookupKey& operator=(const LookupKey&) = delete;
+
+  std::string_view memtable_key() const { return std::string_view(start_, size_); }
+  std::string_view internal_key() const { return memtable_key().substr(prefix_); }
   std::string_view user_key() const {
-    return std::string_view(data_).substr(prefix_, data_.size() - prefix_ - 8);
+    return std::string_view(start_ + prefix_, size_ - prefix_ - kInternalKeyTrailerSize);
   }
 
  private:
-  std::string data_;
-  size_t prefix_;
+  static constexpr size_t kInlineSize = 128;
+
+  char inline_[kInlineSize];
+  std::unique_ptr<char[]> heap_;  // for keys that do not fit inline_
+  const char* start_;
+  size_t size_;
+  size_t prefix_;  // bytes of the varint32 length
 };
 
 }  // namespace strata

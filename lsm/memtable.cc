@@ -6,6 +6,7 @@
 // same prefix (length-prefixed internal key), so it can be searched for directly.
 #include "lsm/memtable.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cstdint>
 #include <cstring>
@@ -19,7 +20,11 @@ namespace {
 
 // Entries and search targets are written by this file (or by LookupKey), so the length
 // prefix is well-formed; the limit only bounds the varint decoder to its 5 bytes.
-std::string_view GetLengthPrefixedInternalKey(const char* entry) {
+// Inline, with the one-byte length (keys under 120 bytes) first: every comparison of the
+// skip list's searches decodes two of these.
+inline std::string_view GetLengthPrefixedInternalKey(const char* entry) {
+  const auto first = static_cast<unsigned char>(entry[0]);
+  if (first < 0x80) return std::string_view(entry + 1, first);
   uint32_t length = 0;
   const char* p = GetVarint32Ptr(entry, entry + 5, &length);
   assert(p != nullptr && length >= kInternalKeyTrailerSize);
@@ -27,8 +32,10 @@ std::string_view GetLengthPrefixedInternalKey(const char* entry) {
 }
 
 // The value follows the internal key in an entry.
-std::string_view GetValueAfter(std::string_view internal_key) {
+inline std::string_view GetValueAfter(std::string_view internal_key) {
   const char* start = internal_key.data() + internal_key.size();
+  const auto first = static_cast<unsigned char>(start[0]);
+  if (first < 0x80) return std::string_view(start + 1, first);
   uint32_t length = 0;
   const char* p = GetVarint32Ptr(start, start + 5, &length);
   assert(p != nullptr);
@@ -37,8 +44,7 @@ std::string_view GetValueAfter(std::string_view internal_key) {
 
 struct EntryComparator {
   int operator()(const char* a, const char* b) const {
-    return GetInternalKeyComparator()->Compare(GetLengthPrefixedInternalKey(a),
-                                               GetLengthPrefixedInternalKey(b));
+    return CompareInternalKeys(GetLengthPrefixedInternalKey(a), GetLengthPrefixedInternalKey(b));
   }
 };
 
@@ -103,6 +109,20 @@ MemTable::MemTable() : rep_(std::make_unique<Rep>()) {}
 MemTable::~MemTable() = default;
 
 size_t MemTable::ApproximateMemoryUsage() const { return rep_->arena.MemoryUsage(); }
+
+size_t MemTable::ApproximateRangeBytes(std::string_view begin, std::string_view end) const {
+  std::string begin_entry, end_entry;  // what the skip list holds: length-prefixed keys
+  PutLengthPrefixed(&begin_entry, begin);
+  PutLengthPrefixed(&end_entry, end);
+  const uint64_t total = rep_->table.EstimateCount();
+  if (total == 0) return 0;
+  const uint64_t before_begin = rep_->table.EstimateCountLessThan(begin_entry.data());
+  const uint64_t before_end = rep_->table.EstimateCountLessThan(end_entry.data());
+  if (before_end <= before_begin) return 0;
+  const double share = std::min(1.0, static_cast<double>(before_end - before_begin) /
+                                         static_cast<double>(total));
+  return static_cast<size_t>(share * static_cast<double>(ApproximateMemoryUsage()));
+}
 
 std::unique_ptr<Iterator> MemTable::NewIterator() const {
   return std::make_unique<MemTableIterator>(&rep_->table);

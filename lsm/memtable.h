@@ -25,6 +25,12 @@ class MemTable {
   // with a writer.
   size_t ApproximateMemoryUsage() const;
 
+  // About how many of ApproximateMemoryUsage()'s bytes hold the entries with internal
+  // keys in [begin, end): that share of the entries, estimated from the skip list's
+  // upper levels (SkipList::EstimateCountLessThan), so O(log n) whatever the range.
+  // Safe to call concurrently with a writer.
+  size_t ApproximateRangeBytes(std::string_view begin, std::string_view end) const;
+
   // Iterator over (internal key, value) entries in internal-key order. The memtable
   // must outlive it.
   std::unique_ptr<Iterator> NewIterator() const;

@@ -1,5 +1,7 @@
 #include "lsm/table.h"
 
+#include <algorithm>
+
 #include "lsm/coding.h"
 #include "lsm/dbformat.h"
 
@@ -24,141 +26,124 @@ Status BlockError(const std::string& file_name, const BlockHandle& handle, const
 
 }  // namespace
 
-// Two-level iteration: the index iterator picks a data block, a block iterator walks
-// it; empty blocks are skipped in both directions. The data block in use is held by
-// shared_ptr so a block cache can hand out blocks it may evict.
-class TableIterator final : public Iterator {
- public:
-  TableIterator(const Table* table, BlockCacheFill fill)
-      : table_(table),
-        fill_(fill),
-        index_iter_(table->index_block_->NewIterator(TableComparator())) {}
+TableIterator::TableIterator(const Table* table, BlockCacheFill fill) : fill_(fill) {
+  Reset(table);
+}
 
-  bool Valid() const override {
-    return status_.ok() && data_iter_ != nullptr && data_iter_->Valid();
+void TableIterator::Reset(const Table* table) {
+  table_ = table;
+  ResetData();
+  readahead_.Reset();
+  if (table != nullptr) {
+    index_iter_.Reset(table->index_block_.get(), TableComparator());
+  } else {
+    index_iter_.Clear();
   }
-  std::string_view key() const override { return data_iter_->key(); }
-  std::string_view value() const override { return data_iter_->value(); }
-  Status status() const override { return status_; }
+  status_ = Status::OK();
+}
 
-  void Seek(std::string_view target) override {
-    if (!status_.ok()) return;
-    if (target.size() < kInternalKeyTrailerSize) {
-      SetError(Status::InvalidArgument("table iterator: seek target is not an internal key"));
-      return;
-    }
-    index_iter_->Seek(target);
-    InitDataBlock();
-    if (data_iter_ != nullptr) data_iter_->Seek(target);
-    SkipEmptyBlocksForward();
+void TableIterator::Seek(std::string_view target) {
+  if (!status_.ok() || table_ == nullptr) return;
+  if (target.size() < kInternalKeyTrailerSize) {
+    SetError(Status::InvalidArgument("table iterator: seek target is not an internal key"));
+    return;
   }
+  table_->SeekIndex(&index_iter_, target);
+  InitDataBlock();
+  if (block_ != nullptr) data_iter_.Seek(target);
+  SkipEmptyBlocksForward();
+}
 
-  void SeekToFirst() override {
-    if (!status_.ok()) return;
-    index_iter_->SeekToFirst();
-    InitDataBlock();
-    if (data_iter_ != nullptr) data_iter_->SeekToFirst();
-    SkipEmptyBlocksForward();
-  }
+void TableIterator::SeekToFirst() {
+  if (!status_.ok() || table_ == nullptr) return;
+  index_iter_.SeekToFirst();
+  InitDataBlock();
+  if (block_ != nullptr) data_iter_.SeekToFirst();
+  SkipEmptyBlocksForward();
+}
 
-  void SeekToLast() override {
-    if (!status_.ok()) return;
-    index_iter_->SeekToLast();
-    InitDataBlock();
-    if (data_iter_ != nullptr) data_iter_->SeekToLast();
-    SkipEmptyBlocksBackward();
-  }
+void TableIterator::SeekToLast() {
+  if (!status_.ok() || table_ == nullptr) return;
+  index_iter_.SeekToLast();
+  InitDataBlock();
+  if (block_ != nullptr) data_iter_.SeekToLast();
+  SkipEmptyBlocksBackward();
+}
 
-  void Next() override {
-    if (!Valid()) return;
-    data_iter_->Next();
-    SkipEmptyBlocksForward();
-  }
+void TableIterator::Prev() {
+  if (!Valid()) return;
+  data_iter_.Prev();
+  if (!data_iter_.Valid()) SkipEmptyBlocksBackward();
+}
 
-  void Prev() override {
-    if (!Valid()) return;
-    data_iter_->Prev();
-    SkipEmptyBlocksBackward();
-  }
+void TableIterator::SetError(Status s) {
+  if (status_.ok()) status_ = std::move(s);
+  ResetData();
+}
 
- private:
-  void SetError(Status s) {
-    if (status_.ok()) status_ = std::move(s);
+void TableIterator::ResetData() {
+  data_iter_.Clear();  // before the block it points into
+  block_.reset();
+}
+
+// Loads the block index_iter_ points at (unless it is already loaded), unpositioned.
+void TableIterator::InitDataBlock() {
+  if (!index_iter_.Valid()) {
+    if (!index_iter_.ok()) SetError(table_->Corruption("index block: bad entry"));
     ResetData();
+    return;
   }
-
-  void ResetData() {
-    data_iter_.reset();  // before the block it points into
-    block_.reset();
+  std::string_view encoded = index_iter_.value();
+  BlockHandle handle;
+  if (!handle.DecodeFrom(&encoded) || !encoded.empty()) {
+    SetError(table_->Corruption("index block: bad block handle"));
+    return;
   }
+  if (block_ != nullptr && handle.offset == handle_.offset && handle.size == handle_.size) {
+    return;
+  }
+  ResetData();
+  std::shared_ptr<const Block> block;
+  Status s = table_->ReadDataBlock(handle, fill_, &block, &readahead_);
+  if (!s.ok()) {
+    SetError(std::move(s));
+    return;
+  }
+  block_ = std::move(block);
+  handle_ = handle;
+  data_iter_.Reset(block_.get(), TableComparator());
+}
 
-  // Loads the block index_iter_ points at (unless it is already loaded), unpositioned.
-  void InitDataBlock() {
-    if (!index_iter_->Valid()) {
-      if (!index_iter_->status().ok()) SetError(table_->Corruption("index block: bad entry"));
+// True if the data iterator failed (the error is then recorded).
+bool TableIterator::DataIteratorFailed() {
+  if (block_ == nullptr || data_iter_.ok()) return false;
+  SetError(BlockError(table_->file_name(), handle_, data_iter_.status()));
+  return true;
+}
+
+void TableIterator::SkipEmptyBlocksForward() {
+  while (status_.ok() && (block_ == nullptr || !data_iter_.Valid())) {
+    if (DataIteratorFailed() || !index_iter_.Valid()) {
       ResetData();
       return;
     }
-    std::string_view encoded = index_iter_->value();
-    BlockHandle handle;
-    if (!handle.DecodeFrom(&encoded) || !encoded.empty()) {
-      SetError(table_->Corruption("index block: bad block handle"));
+    index_iter_.Next();
+    InitDataBlock();
+    if (block_ != nullptr) data_iter_.SeekToFirst();
+  }
+}
+
+void TableIterator::SkipEmptyBlocksBackward() {
+  while (status_.ok() && (block_ == nullptr || !data_iter_.Valid())) {
+    if (DataIteratorFailed() || !index_iter_.Valid()) {
+      ResetData();
       return;
     }
-    if (data_iter_ != nullptr && handle.offset == handle_.offset && handle.size == handle_.size) {
-      return;
-    }
-    ResetData();
-    std::shared_ptr<const Block> block;
-    Status s = table_->ReadDataBlock(handle, fill_, &block);
-    if (!s.ok()) {
-      SetError(std::move(s));
-      return;
-    }
-    block_ = std::move(block);
-    handle_ = handle;
-    data_iter_ = block_->NewIterator(TableComparator());
+    index_iter_.Prev();
+    InitDataBlock();
+    if (block_ != nullptr) data_iter_.SeekToLast();
   }
-
-  // True if the data iterator failed (the error is then recorded).
-  bool DataIteratorFailed() {
-    if (data_iter_ == nullptr || data_iter_->status().ok()) return false;
-    SetError(BlockError(table_->file_name(), handle_, data_iter_->status()));
-    return true;
-  }
-
-  void SkipEmptyBlocksForward() {
-    while (status_.ok() && (data_iter_ == nullptr || !data_iter_->Valid())) {
-      if (DataIteratorFailed() || !index_iter_->Valid()) {
-        ResetData();
-        return;
-      }
-      index_iter_->Next();
-      InitDataBlock();
-      if (data_iter_ != nullptr) data_iter_->SeekToFirst();
-    }
-  }
-
-  void SkipEmptyBlocksBackward() {
-    while (status_.ok() && (data_iter_ == nullptr || !data_iter_->Valid())) {
-      if (DataIteratorFailed() || !index_iter_->Valid()) {
-        ResetData();
-        return;
-      }
-      index_iter_->Prev();
-      InitDataBlock();
-      if (data_iter_ != nullptr) data_iter_->SeekToLast();
-    }
-  }
-
-  const Table* const table_;
-  const BlockCacheFill fill_;
-  const std::unique_ptr<Iterator> index_iter_;
-  std::shared_ptr<const Block> block_;  // declared before data_iter_: outlives it
-  std::unique_ptr<Iterator> data_iter_;
-  BlockHandle handle_;  // of block_
-  Status status_;
-};
+}
 
 Table::Table(const Options& options, std::string file_name, std::unique_ptr<RandomAccessFile> file,
              uint64_t blocks_end, const TableReadContext& context)
@@ -241,7 +226,7 @@ Status Table::ReadMetaBlocks(const Footer& footer) {
 
 // The index is small and in memory: checking it whole at open means a data block handle
 // in it can be trusted to be decodable, in bounds, and in key order from then on.
-Status Table::CheckIndex() const {
+Status Table::CheckIndex() {
   if (index_block_->num_entries() > 0 && index_block_->min_key_length() < kInternalKeyTrailerSize) {
     return Corruption("index block: key shorter than an internal key");
   }
@@ -249,12 +234,12 @@ Status Table::CheckIndex() const {
     return Corruption("properties: data area extends past the footer");
   }
   const Comparator* comparator = TableComparator();
-  std::unique_ptr<Iterator> iter = index_block_->NewIterator(comparator);
+  BlockIterator iter(index_block_.get(), comparator);
   uint64_t expected_offset = 0;
   uint64_t count = 0;
   std::string previous_key;
-  for (iter->SeekToFirst(); iter->Valid(); iter->Next()) {
-    std::string_view encoded = iter->value();
+  for (iter.SeekToFirst(); iter.Valid(); iter.Next()) {
+    std::string_view encoded = iter.value();
     BlockHandle handle;
     if (!handle.DecodeFrom(&encoded) || !encoded.empty()) {
       return Corruption("index block: bad block handle");
@@ -266,21 +251,65 @@ Status Table::CheckIndex() const {
     if (expected_offset > properties_.data_bytes) {
       return Corruption("index block: data block extends past the data area");
     }
-    if (count > 0 && comparator->Compare(previous_key, iter->key()) >= 0) {
+    if (count > 0 && comparator->Compare(previous_key, iter.key()) >= 0) {
       return Corruption("index block: keys out of order");
     }
-    previous_key.assign(iter->key());
+    previous_key.assign(iter.key());
     count++;
   }
-  if (!iter->status().ok()) return Corruption("index block: " + iter->status().message());
+  if (!iter.ok()) return Corruption("index block: " + iter.status().message());
   if (count != properties_.num_data_blocks || expected_offset != properties_.data_bytes) {
     return Corruption("index block disagrees with the properties on the data blocks");
+  }
+  // Entry i is restart point i only if every entry is a restart point: then entry keys
+  // are stored whole and IndexSummary's entry ranges are restart point ranges.
+  if (count > 0 && index_block_->num_restarts() == count) {
+    // Unchecked properties, but any bounds give correct (if slower) searches.
+    auto user_key_of = [](const std::string& key) {
+      return key.size() >= kInternalKeyTrailerSize ? ExtractUserKey(key) : std::string_view();
+    };
+    index_summary_ =
+        IndexSummary(user_key_of(properties_.smallest_key), user_key_of(properties_.largest_key));
+    for (iter.SeekToFirst(); iter.Valid(); iter.Next()) {
+      std::string_view encoded = iter.value();
+      BlockHandle handle;
+      handle.DecodeFrom(&encoded);  // checked above
+      index_summary_.Add(ExtractUserKey(iter.key()), handle);
+    }
+    index_summary_.Finish();
   }
   return Status::OK();
 }
 
+void Table::SeekIndex(BlockIterator* index_iter, std::string_view target) const {
+  if (index_summary_.size() == 0) {
+    index_iter->Seek(target);
+    return;
+  }
+  uint32_t first, limit;
+  index_summary_.Narrow(ExtractUserKey(target), &first, &limit);
+  if (first == limit) {
+    index_iter->SeekToRestart(first);  // the first entry past target's user key
+  } else {
+    index_iter->SeekBetweenRestarts(target, first, limit);
+  }
+}
+
+void BlockReadahead::Reset() {
+  next_offset_ = UINT64_MAX;
+  blocks_in_a_row_ = 0;
+  size_ = 0;
+  data_offset_ = 0;
+  data_ = {};
+}
+
 Status Table::ReadDataBlock(const BlockHandle& handle, BlockCacheFill fill,
-                            std::shared_ptr<const Block>* block) const {
+                            std::shared_ptr<const Block>* block, BlockReadahead* readahead) const {
+  if (readahead != nullptr) {
+    readahead->blocks_in_a_row_ =
+        handle.offset == readahead->next_offset_ ? readahead->blocks_in_a_row_ + 1 : 1;
+    readahead->next_offset_ = handle.EndWithTrailer();
+  }
   Cache* const cache = context_.block_cache.get();
   char key[kCacheKeySize];
   if (cache != nullptr) {
@@ -294,7 +323,9 @@ Status Table::ReadDataBlock(const BlockHandle& handle, BlockCacheFill fill,
   }
 
   std::string contents;
-  Status s = ReadBlock(*file_, file_name_, properties_.data_bytes, handle, &contents);
+  Status s = readahead != nullptr && readahead->blocks_in_a_row_ >= BlockReadahead::kAfterBlocks
+                 ? ReadDataBlockContents(handle, readahead, &contents)
+                 : ReadBlock(*file_, file_name_, properties_.data_bytes, handle, &contents);
   if (!s.ok()) return s;
   if (TableReadCounters* counters = context_.counters.get()) {
     counters->blocks_read.fetch_add(1, std::memory_order_relaxed);
@@ -314,11 +345,41 @@ Status Table::ReadDataBlock(const BlockHandle& handle, BlockCacheFill fill,
   return Status::OK();
 }
 
+Status Table::ReadDataBlockContents(const BlockHandle& handle, BlockReadahead* readahead,
+                                    std::string* contents) const {
+  Status s = CheckBlockHandle(file_name_, properties_.data_bytes, handle);
+  if (!s.ok()) return s;
+  const uint64_t end = handle.EndWithTrailer();
+  if (!readahead->Holds(handle.offset, end)) {
+    readahead->size_ =
+        std::clamp(2 * readahead->size_, BlockReadahead::kInitialSize, BlockReadahead::kMaxSize);
+    // At least the block itself, at most the data area.
+    const uint64_t n = std::max<uint64_t>(
+        end - handle.offset,
+        std::min<uint64_t>(readahead->size_, properties_.data_bytes - handle.offset));
+    readahead->buffer_.resize(n);
+    readahead->data_ = {};
+    s = file_->Read(handle.offset, n, &readahead->data_, readahead->buffer_.data());
+    if (!s.ok()) {
+      readahead->Reset();
+      return s;
+    }
+    readahead->data_offset_ = handle.offset;
+  }
+  // A short read leaves the block incomplete: DecodeBlock calls that a truncated read.
+  const uint64_t begin = handle.offset - readahead->data_offset_;
+  std::string_view raw = readahead->data_.substr(std::min<uint64_t>(begin, readahead->data_.size()),
+                                                 end - handle.offset);
+  return DecodeBlock(raw, file_name_, handle, contents);
+}
+
 std::unique_ptr<Iterator> Table::NewIterator(BlockCacheFill fill) const {
   return std::make_unique<TableIterator>(this, fill);
 }
 
-size_t Table::pinned_bytes() const { return index_block_->size() + filter_.size(); }
+size_t Table::pinned_bytes() const {
+  return index_block_->size() + index_summary_.bytes() + filter_.size();
+}
 
 bool Table::KeyMayMatch(std::string_view user_key) const { return filter_.KeyMayMatch(user_key); }
 
@@ -338,37 +399,70 @@ Status Table::Get(std::string_view lookup_internal_key, TableGetResult* result,
     }
   }
 
-  const Comparator* comparator = TableComparator();
-  std::unique_ptr<Iterator> index_iter = index_block_->NewIterator(comparator);
+  if (index_summary_.size() > 0) return GetThroughSummary(lookup_internal_key, result, value);
+
+  // Iterators on the stack: a Get allocates nothing but the value it returns.
+  BlockIterator index_iter(index_block_.get(), TableComparator());
   // Usually one block. The lookup key can fall after a block's last key yet not after
   // its separator; then the answer, if any, is the first entry of the next block.
-  for (index_iter->Seek(lookup_internal_key); index_iter->Valid(); index_iter->Next()) {
-    std::string_view encoded = index_iter->value();
+  for (index_iter.Seek(lookup_internal_key); index_iter.Valid(); index_iter.Next()) {
+    std::string_view encoded = index_iter.value();
     BlockHandle handle;
     if (!handle.DecodeFrom(&encoded)) return Corruption("index block: bad block handle");
-    std::shared_ptr<const Block> block;
-    Status s = ReadDataBlock(handle, BlockCacheFill::kFill, &block);
-    if (!s.ok()) return s;
-    std::unique_ptr<Iterator> iter = block->NewIterator(comparator);
-    iter->Seek(lookup_internal_key);
-    if (!iter->status().ok()) return BlockError(file_name_, handle, iter->status());
-    if (!iter->Valid()) continue;
-    ParsedInternalKey parsed;
-    if (!ParseInternalKey(iter->key(), &parsed)) {
-      return BlockError(file_name_, handle, Status::Corruption("bad internal key"));
-    }
-    if (parsed.user_key == user_key) {
-      if (parsed.type == ValueType::kValue) {
-        *result = TableGetResult::kFound;
-        value->assign(iter->value());
-      } else {
-        *result = TableGetResult::kDeleted;
-      }
-    }
-    return Status::OK();
+    bool done = false;
+    Status s = GetFromDataBlock(handle, lookup_internal_key, result, value, &done);
+    if (!s.ok() || done) return s;
   }
-  if (!index_iter->status().ok())
-    return Corruption("index block: " + index_iter->status().message());
+  if (!index_iter.ok()) return Corruption("index block: " + index_iter.status().message());
+  return Status::OK();
+}
+
+// Get with the index summary: the first index entry >= the lookup key is found in the
+// summary alone unless entries share the key's summary (then whole keys decide among
+// them), and its block handle comes from the summary too.
+Status Table::GetThroughSummary(std::string_view lookup_internal_key, TableGetResult* result,
+                                std::string* value) const {
+  uint32_t index, limit;
+  index_summary_.Narrow(ExtractUserKey(lookup_internal_key), &index, &limit);
+  if (index < limit) {
+    BlockIterator index_iter(index_block_.get(), TableComparator());
+    index_iter.SeekBetweenRestarts(lookup_internal_key, index, limit);
+    if (!index_iter.ok()) return Corruption("index block: " + index_iter.status().message());
+    index = index_iter.Valid() ? index_iter.restart_index() : index_summary_.size();
+  }
+  for (; index < index_summary_.size(); index++) {
+    bool done = false;
+    Status s = GetFromDataBlock(index_summary_.block_handle(index), lookup_internal_key, result,
+                                value, &done);
+    if (!s.ok() || done) return s;
+  }
+  return Status::OK();
+}
+
+// Looks for the lookup key in one data block. *done = false if every entry of the block
+// is before the lookup key: the answer, if any, is in the next block.
+Status Table::GetFromDataBlock(const BlockHandle& handle, std::string_view lookup_internal_key,
+                               TableGetResult* result, std::string* value, bool* done) const {
+  std::shared_ptr<const Block> block;
+  Status s = ReadDataBlock(handle, BlockCacheFill::kFill, &block);
+  if (!s.ok()) return s;
+  BlockIterator iter(block.get(), TableComparator());
+  iter.Seek(lookup_internal_key);
+  if (!iter.ok()) return BlockError(file_name_, handle, iter.status());
+  if (!iter.Valid()) return Status::OK();
+  *done = true;
+  ParsedInternalKey parsed;
+  if (!ParseInternalKey(iter.key(), &parsed)) {
+    return BlockError(file_name_, handle, Status::Corruption("bad internal key"));
+  }
+  if (parsed.user_key == ExtractUserKey(lookup_internal_key)) {
+    if (parsed.type == ValueType::kValue) {
+      *result = TableGetResult::kFound;
+      value->assign(iter.value());
+    } else {
+      *result = TableGetResult::kDeleted;
+    }
+  }
   return Status::OK();
 }
 

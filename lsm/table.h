@@ -19,6 +19,7 @@
 #include "lsm/block.h"
 #include "lsm/bloom_filter.h"
 #include "lsm/cache.h"
+#include "lsm/index_summary.h"
 #include "lsm/table_format.h"
 #include "lsm/table_properties.h"
 #include "strata/env.h"
@@ -50,6 +51,38 @@ struct TableReadContext {
 // readers actually reuse.
 enum class BlockCacheFill { kFill, kDontFill };
 
+// The read-ahead state of one table iterator. From the third block in a row it moves
+// through, a block it has to read from the file comes with the blocks after it: one read
+// of 32 KiB, doubling at each refill up to 256 KiB, serves the next blocks, so a scan
+// makes one file read per many blocks rather than one per block. (A seek and a few
+// steps, which end within a block or two, read only their blocks.) Each block is still
+// checked (checksum, structure) and decompressed on its own when it is used.
+class BlockReadahead {
+ public:
+  static constexpr int kAfterBlocks = 3;
+  static constexpr size_t kInitialSize = 32 * 1024;
+  static constexpr size_t kMaxSize = 256 * 1024;
+
+  // Forgets the position and the buffered bytes (for another table, or after a jump).
+  void Reset();
+  // The bytes read ahead, for tests and statistics.
+  size_t buffered() const { return data_.size(); }
+
+ private:
+  friend class Table;
+
+  bool Holds(uint64_t offset, uint64_t end) const {
+    return offset >= data_offset_ && end <= data_offset_ + data_.size();
+  }
+
+  uint64_t next_offset_ = UINT64_MAX;  // where the block after the last one used starts
+  int blocks_in_a_row_ = 0;            // blocks used, each right after the one before
+  size_t size_ = 0;                    // of the last read ahead
+  uint64_t data_offset_ = 0;           // file offset of data_
+  std::string_view data_;              // bytes read ahead (in buffer_ or the file's memory)
+  std::string buffer_;
+};
+
 class Table {
  public:
   // Reads and checks footer, properties, index and filter. Any inconsistency (truncated
@@ -79,9 +112,17 @@ class Table {
   // The bloom filter's verdict on user_key (true if the table has no filter).
   bool KeyMayMatch(std::string_view user_key) const;
 
+  // Where the entries at or after internal_key start in the file, about: the offset of
+  // the data block that would hold internal_key, or the end of the data blocks if it
+  // is after every entry. Reads nothing (the index is in memory); the difference of two
+  // offsets estimates the bytes of a key range, to a data block. In
+  // table_approximate_offset.cc.
+  uint64_t ApproximateOffsetOf(std::string_view internal_key) const;
+
   const TableProperties& properties() const { return properties_; }
   const std::string& file_name() const { return file_name_; }
-  // Bytes held in memory for as long as the table is open: index block and bloom filter.
+  // Bytes held in memory for as long as the table is open: index block, its
+  // IndexSummary and the bloom filter.
   size_t pinned_bytes() const;
 
  private:
@@ -91,11 +132,22 @@ class Table {
         uint64_t blocks_end, const TableReadContext& context);
 
   Status ReadMetaBlocks(const Footer& footer);
-  Status CheckIndex() const;
+  // Checks every index entry and builds index_summary_ from them.
+  Status CheckIndex();
+  // Positions index_iter (aimed at index_block_) at the first entry >= target.
+  void SeekIndex(BlockIterator* index_iter, std::string_view target) const;
+  Status GetThroughSummary(std::string_view lookup_internal_key, TableGetResult* result,
+                           std::string* value) const;
+  Status GetFromDataBlock(const BlockHandle& handle, std::string_view lookup_internal_key,
+                          TableGetResult* result, std::string* value, bool* done) const;
   // The one place data blocks are read: from the block cache, else from the file (and
-  // then into the cache if fill says so).
+  // then into the cache if fill says so). An iterator passes its readahead.
   Status ReadDataBlock(const BlockHandle& handle, BlockCacheFill fill,
-                       std::shared_ptr<const Block>* block) const;
+                       std::shared_ptr<const Block>* block,
+                       BlockReadahead* readahead = nullptr) const;
+  // The block's checked, uncompressed contents from the file, through readahead.
+  Status ReadDataBlockContents(const BlockHandle& handle, BlockReadahead* readahead,
+                               std::string* contents) const;
   Status Corruption(std::string_view what) const;
 
   const Options options_;
@@ -108,7 +160,61 @@ class Table {
   const uint64_t cache_id_;
   TableProperties properties_;
   std::unique_ptr<Block> index_block_;
+  // Finds a lookup's index entry without searching index_block_, mostly. Empty (and
+  // unused) unless the index block has a restart point at every entry, as TableBuilder
+  // writes it: then entry i is restart point i.
+  IndexSummary index_summary_;
   BloomFilter filter_;
+};
+
+// A table's iterator (Table::NewIterator), as a concrete class so that a level iterator
+// can keep one by value, re-aim it at each table it reads, and call it directly rather
+// than through Iterator's virtual calls.
+//
+// Two-level iteration: the index iterator picks a data block, a block iterator walks it;
+// empty blocks are skipped in both directions. The data block in use is held by
+// shared_ptr so a block cache can hand out blocks it may evict. Both block iterators are
+// members, re-aimed at each block: moving to another block allocates nothing. An error
+// leaves the iterator invalid until Reset.
+class TableIterator final : public Iterator {
+ public:
+  // Over table (which must outlive the iterator or the next Reset), or nothing if null.
+  TableIterator(const Table* table, BlockCacheFill fill);
+  // Aims the iterator at table (or nothing), unpositioned, forgetting any error.
+  void Reset(const Table* table);
+
+  bool Valid() const override { return block_ != nullptr && data_iter_.Valid(); }
+  std::string_view key() const override { return data_iter_.key(); }
+  std::string_view value() const override { return data_iter_.value(); }
+  Status status() const override { return status_; }
+  bool ok() const { return status_.ok(); }  // status().ok() without copying the Status
+
+  void Seek(std::string_view target) override;
+  void SeekToFirst() override;
+  void SeekToLast() override;
+  void Next() override {
+    if (!Valid()) return;
+    data_iter_.Next();
+    if (!data_iter_.Valid()) SkipEmptyBlocksForward();
+  }
+  void Prev() override;
+
+ private:
+  void SetError(Status s);
+  void ResetData();
+  void InitDataBlock();
+  bool DataIteratorFailed();
+  void SkipEmptyBlocksForward();
+  void SkipEmptyBlocksBackward();
+
+  const Table* table_ = nullptr;
+  const BlockCacheFill fill_;
+  BlockIterator index_iter_;
+  std::shared_ptr<const Block> block_;  // the block data_iter_ reads; null = none
+  BlockIterator data_iter_;
+  BlockHandle handle_;  // of block_
+  BlockReadahead readahead_;
+  Status status_;
 };
 
 }  // namespace strata

@@ -21,6 +21,7 @@ TableBuilder::TableBuilder(const Options& options, WritableFile* file)
       // Index entries are looked up by binary search only, never scanned: restart at
       // every entry.
       index_block_(1),
+      comparator_(GetInternalKeyComparator()),
       has_filter_(options.bloom_bits_per_key > 0),
       filter_(std::max(options.bloom_bits_per_key, 1)) {
   properties_.compression = options.compression ? CompressionType::kZstd : CompressionType::kNone;
@@ -30,7 +31,7 @@ TableBuilder::~TableBuilder() = default;
 
 void TableBuilder::Add(std::string_view internal_key, std::string_view value) {
   if (closed_ || !status_.ok()) return;
-  const InternalKeyComparator* comparator = GetInternalKeyComparator();
+  const InternalKeyComparator* const comparator = comparator_;
   ParsedInternalKey parsed;
   if (!ParseInternalKey(internal_key, &parsed)) {
     status_ = Status::InvalidArgument("TableBuilder::Add: not an internal key");
@@ -88,10 +89,13 @@ void TableBuilder::FlushDataBlock() {
   }
 }
 
+bool TableBuilder::CompressIfWorthIt(std::string_view contents) {
+  return options_.compression && ZstdCompress(contents, options_.compression_level, &compressed_) &&
+         compressed_.size() <= contents.size() - contents.size() / 8;
+}
+
 void TableBuilder::WriteBlock(std::string_view contents, bool may_compress, BlockHandle* handle) {
-  if (may_compress && options_.compression &&
-      ZstdCompress(contents, options_.compression_level, &compressed_) &&
-      compressed_.size() <= contents.size() - contents.size() / 8) {
+  if (may_compress && CompressIfWorthIt(contents)) {
     WriteRawBlock(compressed_, CompressionType::kZstd, handle);
   } else {
     WriteRawBlock(contents, CompressionType::kNone, handle);
@@ -135,15 +139,20 @@ Status TableBuilder::Finish() {
     properties_.filter_bytes = filter.size() + kBlockTrailerSize;
   }
 
-  // The index goes after the properties, which record its size: build it first. It is
-  // stored raw so its on-disk size is known before it is written.
-  std::string index(index_block_.Finish());
+  // The index goes after the properties, which record its size on disk: build (and
+  // compress) it first. Compressed on disk only: readers keep it uncompressed in memory.
+  std::string_view index = index_block_.Finish();
+  CompressionType index_type = CompressionType::kNone;
+  if (CompressIfWorthIt(index)) {
+    index = compressed_;
+    index_type = CompressionType::kZstd;
+  }
   properties_.index_bytes = index.size() + kBlockTrailerSize;
   std::string properties;
   properties_.EncodeTo(&properties);
   WriteRawBlock(properties, CompressionType::kNone, &footer.properties_handle);
   if (!status_.ok()) return status_;
-  WriteRawBlock(index, CompressionType::kNone, &footer.index_handle);
+  WriteRawBlock(index, index_type, &footer.index_handle);
   if (!status_.ok()) return status_;
 
   std::string encoded_footer;

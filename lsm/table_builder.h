@@ -4,7 +4,8 @@
 //   data block* | filter block? | properties block | index block | footer
 //
 // Data blocks are cut when they reach Options::block_size and stored zstd-compressed
-// when Options::compression is on and that saves at least 1/8. The filter covers the
+// when Options::compression is on and that saves at least 1/8 (so is the index block, which
+// readers hold uncompressed in memory). The filter covers the
 // distinct user keys; the index maps a short separator key (>= every key of a block,
 // < every key of the next) to each data block's handle. Not thread-safe.
 #pragma once
@@ -15,6 +16,7 @@
 
 #include "lsm/block_builder.h"
 #include "lsm/bloom_filter.h"
+#include "lsm/dbformat.h"
 #include "lsm/table_format.h"
 #include "lsm/table_properties.h"
 #include "strata/env.h"
@@ -55,6 +57,8 @@ class TableBuilder {
   void FlushDataBlock();
   // Writes contents followed by its trailer and records where in *handle.
   void WriteRawBlock(std::string_view contents, CompressionType type, BlockHandle* handle);
+  // Compresses contents into compressed_ if compression is on and saves at least 1/8.
+  bool CompressIfWorthIt(std::string_view contents);
   // Compresses contents if allowed and worth it, then writes it.
   void WriteBlock(std::string_view contents, bool may_compress, BlockHandle* handle);
 
@@ -66,6 +70,7 @@ class TableBuilder {
 
   BlockBuilder data_block_;
   BlockBuilder index_block_;
+  const InternalKeyComparator* const comparator_;
   bool has_filter_;
   BloomFilterBuilder filter_;
   std::string last_key_;

@@ -17,6 +17,8 @@ namespace {
 constexpr uint64_t kZstdMaxExpansion = 32768;
 // Restart offsets inside a block are fixed32, so no block is larger.
 constexpr uint64_t kMaxBlockSize = UINT32_MAX;
+// ReadBlock's per-thread buffer is kept between reads up to this capacity.
+constexpr size_t kMaxRetainedReadBuffer = 256 * 1024;
 
 struct ZstdContextDeleter {
   void operator()(ZSTD_CCtx* ctx) const { ZSTD_freeCCtx(ctx); }
@@ -140,39 +142,79 @@ bool ZstdCompress(std::string_view input, int level, std::string* output) {
   return true;
 }
 
-Status ReadBlock(const RandomAccessFile& file, std::string_view file_name, uint64_t blocks_end,
-                 const BlockHandle& handle, std::string* contents) {
+Status CheckBlockHandle(std::string_view file_name, uint64_t blocks_end,
+                        const BlockHandle& handle) {
   uint64_t end = handle.EndWithTrailer();
   if (end > blocks_end) return BlockCorruption(file_name, handle, "extends past the data area");
   if (handle.size > kMaxBlockSize) return BlockCorruption(file_name, handle, "too large");
+  return Status::OK();
+}
 
-  size_t n = static_cast<size_t>(handle.size);
-  std::string buffer(n + kBlockTrailerSize, '\0');
-  std::string_view read;
-  Status s = file.Read(handle.offset, buffer.size(), &read, buffer.data());
-  if (!s.ok()) return s;
-  if (read.size() != buffer.size()) return BlockCorruption(file_name, handle, "truncated read");
+namespace {
 
-  const char* data = read.data();
-  uint32_t stored = crc32c::Unmask(DecodeFixed32(data + n + 1));
-  if (crc32c::Value(data, n + 1) != stored) {
+// Checks raw (contents + trailer, exactly) against its checksum.
+Status VerifyRawBlock(std::string_view raw, std::string_view file_name, const BlockHandle& handle) {
+  const size_t n = static_cast<size_t>(handle.size);
+  if (raw.size() != n + kBlockTrailerSize) {
+    return BlockCorruption(file_name, handle, "truncated read");
+  }
+  uint32_t stored = crc32c::Unmask(DecodeFixed32(raw.data() + n + 1));
+  if (crc32c::Value(raw.data(), n + 1) != stored) {
     return BlockCorruption(file_name, handle, "block checksum mismatch");
   }
-  switch (static_cast<CompressionType>(data[n])) {
+  return Status::OK();
+}
+
+}  // namespace
+
+Status DecodeBlock(std::string_view raw, std::string_view file_name, const BlockHandle& handle,
+                   std::string* contents) {
+  Status s = VerifyRawBlock(raw, file_name, handle);
+  if (!s.ok()) return s;
+  const size_t n = static_cast<size_t>(handle.size);
+  switch (static_cast<CompressionType>(raw[n])) {
     case CompressionType::kNone:
-      if (data == buffer.data()) {
-        buffer.resize(n);
-        contents->swap(buffer);
-      } else {
-        contents->assign(data, n);  // the file handed out its own memory
-      }
+      contents->assign(raw.data(), n);
       return Status::OK();
     case CompressionType::kZstd:
-      return ZstdDecompress(std::string_view(data, n), file_name, handle, contents);
+      return ZstdDecompress(raw.substr(0, n), file_name, handle, contents);
   }
   return BlockCorruption(
       file_name, handle,
-      "unknown compression type " + std::to_string(static_cast<uint8_t>(data[n])));
+      "unknown compression type " + std::to_string(static_cast<uint8_t>(raw[n])));
+}
+
+Status ReadBlock(const RandomAccessFile& file, std::string_view file_name, uint64_t blocks_end,
+                 const BlockHandle& handle, std::string* contents) {
+  Status s = CheckBlockHandle(file_name, blocks_end, handle);
+  if (!s.ok()) return s;
+
+  const size_t n = static_cast<size_t>(handle.size);
+  // Reused: a compressed block's raw bytes are only needed until they are decompressed,
+  // so most reads need no allocation for them (nor zeroing, once the buffer has grown).
+  // Not kept when a big block (an index or filter) made it big.
+  thread_local std::string buffer;
+  struct TrimOnExit {
+    ~TrimOnExit() {
+      if (buffer.capacity() > kMaxRetainedReadBuffer) std::string().swap(buffer);
+    }
+  } trim;
+  buffer.resize(n + kBlockTrailerSize);
+  std::string_view read;
+  s = file.Read(handle.offset, buffer.size(), &read, buffer.data());
+  if (!s.ok()) return s;
+  if (read.data() == buffer.data() && read.size() == buffer.size() &&
+      static_cast<CompressionType>(read[n]) == CompressionType::kNone) {
+    // Raw and in our buffer: hand the buffer over rather than copy it (the next read
+    // grows a new one).
+    s = VerifyRawBlock(read, file_name, handle);
+    if (!s.ok()) return s;
+    buffer.resize(n);
+    contents->swap(buffer);
+    buffer.clear();
+    return Status::OK();
+  }
+  return DecodeBlock(read, file_name, handle, contents);
 }
 
 }  // namespace strata

@@ -71,6 +71,14 @@ struct Footer {
 Status ReadBlock(const RandomAccessFile& file, std::string_view file_name, uint64_t blocks_end,
                  const BlockHandle& handle, std::string* contents);
 
+// ReadBlock in two steps, for readers that fetch several blocks with one read: the
+// handle's bounds check, then the checksum check and decompression of raw, the block's
+// bytes as read (contents and trailer; any other size is a truncated read). Errors as
+// ReadBlock's.
+Status CheckBlockHandle(std::string_view file_name, uint64_t blocks_end, const BlockHandle& handle);
+Status DecodeBlock(std::string_view raw, std::string_view file_name, const BlockHandle& handle,
+                   std::string* contents);
+
 // The trailer for contents stored with type: type byte, then the masked CRC32C of
 // contents followed by the type byte.
 void AppendBlockTrailer(std::string_view contents, CompressionType type, std::string* dst);

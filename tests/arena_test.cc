@@ -114,6 +114,52 @@ TEST(Arena, FullBlockIsReplacedByANewOne) {
   EXPECT_EQ(2 * one_block, arena.MemoryUsage());
 }
 
+// Past kHugeBlockThreshold bytes an arena takes its blocks kHugeBlockSize at a time,
+// aligned to that size (so the kernel can back each with one huge page), and still
+// hands large objects blocks of their own.
+TEST(Arena, LargeArenaSwitchesToHugeAlignedBlocks) {
+  Arena arena;
+  std::vector<std::pair<size_t, char*>> allocated;
+  size_t i = 0;
+  auto allocate = [&](size_t size) {
+    char* p = (i % 2 == 0) ? arena.Allocate(size) : arena.AllocateAligned(size);
+    for (size_t b = 0; b < size; b++) p[b] = PatternByte(i, b);
+    allocated.emplace_back(size, p);
+    i++;
+    return p;
+  };
+  while (arena.MemoryUsage() < Arena::kHugeBlockThreshold) allocate(100);
+  const size_t before = arena.MemoryUsage();
+  // The current small block may have room for a few more: go until a new block starts.
+  char* first_in_huge = nullptr;
+  while (arena.MemoryUsage() == before) first_in_huge = allocate(100);
+  EXPECT_GE(arena.MemoryUsage() - before, Arena::kHugeBlockSize);
+  EXPECT_LT(arena.MemoryUsage() - before, Arena::kHugeBlockSize + 64);
+  EXPECT_EQ(0u, reinterpret_cast<uintptr_t>(first_in_huge) % Arena::kHugeBlockSize);
+
+  // Small and medium allocations fill the huge block; one larger than a quarter of it
+  // gets its own block and leaves the huge block in use.
+  const size_t in_huge = arena.MemoryUsage();
+  char* medium = allocate(Arena::kDefaultBlockSize * 2);
+  EXPECT_EQ(in_huge, arena.MemoryUsage());
+  EXPECT_TRUE(medium > first_in_huge && medium < first_in_huge + Arena::kHugeBlockSize);
+  const size_t big = Arena::kHugeBlockSize - 1;  // cannot fit in the used huge block
+  allocate(big);
+  EXPECT_GE(arena.MemoryUsage() - in_huge, big);
+  EXPECT_LT(arena.MemoryUsage() - in_huge, big + 64);
+  char* next = allocate(100);
+  EXPECT_TRUE(next > first_in_huge && next < first_in_huge + Arena::kHugeBlockSize);
+
+  // Fill past several huge blocks; everything keeps its contents.
+  while (arena.MemoryUsage() < in_huge + 3 * Arena::kHugeBlockSize) allocate(1 + i % 300);
+  for (size_t n = 0; n < allocated.size(); n++) {
+    auto [size, p] = allocated[n];
+    for (size_t b = 0; b < size; b++) {
+      ASSERT_EQ(PatternByte(n, b), p[b]) << "allocation " << n << " byte " << b;
+    }
+  }
+}
+
 TEST(Arena, MemoryUsageIsReadableWhileAllocating) {
   Arena arena;
   std::atomic<bool> done{false};

@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -26,6 +27,7 @@
 #include "lsm/dbformat.h"
 #include "lsm/filename.h"
 #include "lsm/log_reader.h"
+#include "lsm/table.h"
 #include "lsm/version_edit.h"
 #include "strata/db.h"
 #include "strata/env.h"
@@ -159,6 +161,32 @@ std::map<uint64_t, uint64_t> TableFilesOnDisk(Env* env, const std::string& dbnam
     tables[number] = size;
   }
   return tables;
+}
+
+// Every entry of one table, as (user key, sequence) in table order.
+std::vector<std::pair<std::string, SequenceNumber>> TableEntries(Env* env,
+                                                                 const std::string& dbname,
+                                                                 uint64_t number, uint64_t size) {
+  std::vector<std::pair<std::string, SequenceNumber>> entries;
+  std::string name = TableFileName(dbname, number);
+  std::unique_ptr<RandomAccessFile> file;
+  Status s = env->NewRandomAccessFile(name, &file);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  if (!s.ok()) return entries;
+  Options options;
+  options.env = env;
+  std::unique_ptr<Table> table;
+  s = Table::Open(options, name, std::move(file), size, TableReadContext(), &table);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  if (!s.ok()) return entries;
+  std::unique_ptr<Iterator> it = table->NewIterator(BlockCacheFill::kDontFill);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    ParsedInternalKey parsed;
+    EXPECT_TRUE(ParseInternalKey(it->key(), &parsed));
+    entries.emplace_back(std::string(parsed.user_key), parsed.sequence);
+  }
+  EXPECT_TRUE(it->status().ok()) << it->status().ToString();
+  return entries;
 }
 
 uint64_t TableBytesOnDisk(Env* env, const std::string& dbname) {
@@ -686,11 +714,12 @@ class CompactionGarbageTest : public ::testing::TestWithParam<EnvKind> {
 
   CompactionGarbageTest() : location_(GetParam()) {}
 
-  void Open(size_t write_buffer_size) {
+  void Open(size_t write_buffer_size, bool compress_level0 = false) {
     Options options;
     options.env = location_.env();
     options.create_if_missing = true;
     options.write_buffer_size = write_buffer_size;
+    options.compress_level0 = compress_level0;
     options.target_file_size = 64 << 10;
     options.max_bytes_for_level_base = 256 << 10;
     Status s = DB::Open(options, location_.path(), &db_);
@@ -806,6 +835,109 @@ TEST_P(CompactionGarbageTest, SnapshotKeepsOldVersionsUntilReleased) {
   ASSERT_NO_FATAL_FAILURE(ExpectScanMatches(db_.get(), model, nullptr, "after release"));
 }
 
+// Once a value is the version every reader sees and nothing below can hold its key, its
+// sequence number orders nothing: compaction into the bottom level stores it as 0 (so
+// the key trailers compress away). Versions a snapshot still needs keep theirs, and
+// newer writes still win over a 0.
+TEST_P(CompactionGarbageTest, BottomLevelValuesEveryReaderSeesGetSequenceZero) {
+  ASSERT_NO_FATAL_FAILURE(Open(64 << 10));
+  Model old_model;
+  ASSERT_NO_FATAL_FAILURE(PutAll(&old_model));
+  const Snapshot* snapshot = db_->GetSnapshot();
+  Model model = old_model;
+  for (int i = 0; i < kKeys; i += 2) {
+    std::string value = RandomBytes(rng_, kValueSize);
+    ASSERT_TRUE(db_->Put(WriteOptions(), NumberedKey(i), value).ok());
+    model[NumberedKey(i)] = value;
+  }
+  ASSERT_NO_FATAL_FAILURE(CompactAll());
+  ASSERT_TRUE(db_->WaitForBackgroundWork().ok());
+
+  // Returns each user key's sequences, newest first, over the whole tree (which full
+  // compaction left in one level).
+  auto sequences_by_key = [&] {
+    std::map<std::string, std::vector<SequenceNumber>> by_key;
+    TreeShape shape;
+    EXPECT_TRUE(ReadTreeShape(location_.env(), location_.path(), &shape).ok());
+    int levels_used = 0;
+    for (const auto& level : shape.levels) {
+      levels_used += !level.empty();
+      for (const auto& [number, f] : level) {
+        for (const auto& [key, sequence] :
+             TableEntries(location_.env(), location_.path(), number, f.file_size)) {
+          by_key[key].push_back(sequence);
+        }
+      }
+    }
+    EXPECT_EQ(1, levels_used) << shape.Describe();
+    return by_key;
+  };
+  auto by_key = sequences_by_key();
+  ASSERT_EQ(static_cast<size_t>(kKeys), by_key.size());
+  for (int i = 0; i < kKeys; i++) {
+    const std::vector<SequenceNumber>& sequences = by_key[NumberedKey(i)];
+    if (i % 2 == 1) {
+      EXPECT_EQ(std::vector<SequenceNumber>{0}, sequences) << NumberedKey(i);
+    } else {
+      // The overwrite is newer than the snapshot: only the latest view sees it. The
+      // version it replaced is the one every reader (the snapshot too) sees.
+      ASSERT_EQ(2u, sequences.size()) << NumberedKey(i);
+      EXPECT_GT(sequences[0], 0u) << NumberedKey(i);
+      EXPECT_EQ(0u, sequences[1]) << NumberedKey(i);
+    }
+  }
+  ASSERT_NO_FATAL_FAILURE(ExpectScanMatches(db_.get(), old_model, snapshot, "snapshot"));
+  ASSERT_NO_FATAL_FAILURE(ExpectScanMatches(db_.get(), model, nullptr, "latest"));
+
+  db_->ReleaseSnapshot(snapshot);
+  ASSERT_NO_FATAL_FAILURE(CompactAll());
+  ASSERT_TRUE(db_->WaitForBackgroundWork().ok());
+  by_key = sequences_by_key();
+  for (const auto& [key, sequences] : by_key) {
+    EXPECT_EQ(std::vector<SequenceNumber>{0}, sequences) << key;
+  }
+  ASSERT_NO_FATAL_FAILURE(ExpectScanMatches(db_.get(), model, nullptr, "after release"));
+
+  // A new write (sequence > 0) hides the zeroed version, in memory and after compaction.
+  ASSERT_TRUE(db_->Put(WriteOptions(), NumberedKey(1), "new").ok());
+  model[NumberedKey(1)] = "new";
+  ASSERT_NO_FATAL_FAILURE(ExpectScanMatches(db_.get(), model, nullptr, "overwrite in memtable"));
+  ASSERT_NO_FATAL_FAILURE(CompactAll());
+  ASSERT_NO_FATAL_FAILURE(ExpectScanMatches(db_.get(), model, nullptr, "overwrite compacted"));
+  std::string value;
+  ASSERT_TRUE(db_->Get(ReadOptions(), NumberedKey(1), &value).ok());
+  EXPECT_EQ("new", value);
+}
+
+// Flushes write level-0 tables uncompressed unless compress_level0 asks otherwise;
+// compaction compresses what it writes below level 0 either way.
+TEST_P(CompactionGarbageTest, LevelZeroTablesAreCompressedOnlyWhenAsked) {
+  for (bool compress_level0 : {false, true}) {
+    SCOPED_TRACE(compress_level0 ? "compress_level0" : "default");
+    db_.reset();
+    Options destroy;
+    destroy.env = location_.env();
+    ASSERT_TRUE(DestroyDB(location_.path(), destroy).ok());
+    ASSERT_NO_FATAL_FAILURE(Open(16 << 20, compress_level0));
+    const std::string value(kValueSize, 'v');  // compresses to almost nothing
+    for (int i = 0; i < kKeys; i++) {
+      ASSERT_TRUE(db_->Put(WriteOptions(), NumberedKey(i), value).ok());
+    }
+    ASSERT_TRUE(db_->Flush().ok());
+    uint64_t level0_bytes = DiskBytes();
+    if (compress_level0) {
+      EXPECT_LT(level0_bytes, kKeys * kValueSize / 4);
+    } else {
+      EXPECT_GE(level0_bytes, kKeys * kValueSize);
+    }
+    ASSERT_NO_FATAL_FAILURE(CompactAll());
+    EXPECT_LT(DiskBytes(), kKeys * kValueSize / 4) << "compaction output is not compressed";
+    std::string read;
+    ASSERT_TRUE(db_->Get(ReadOptions(), NumberedKey(7), &read).ok());
+    EXPECT_EQ(value, read);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Envs, CompactionGarbageTest,
                          ::testing::Values(EnvKind::kPosix, EnvKind::kMemory), EnvName);
 
@@ -897,6 +1029,39 @@ TEST_P(CompactionLifetimeTest, IteratorKeepsReplacedTablesUntilDestroyed) {
 
 INSTANTIATE_TEST_SUITE_P(Envs, CompactionLifetimeTest,
                          ::testing::Values(EnvKind::kPosix, EnvKind::kMemory), EnvName);
+
+// Table files of dir this process holds open, from /proc/self/fd (Linux).
+int OpenTableFiles(const std::string& dir) {
+  int open = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    std::string target = std::filesystem::read_symlink(entry.path(), ec).string();
+    if (!ec && target.rfind(dir + "/", 0) == 0 && target.ends_with(".sst")) open++;
+  }
+  return open;
+}
+
+// Flushes and compactions open each table they write once, to check it reads back, and
+// close it again: a table is kept open (with its index and filter in memory) only once
+// something reads it.
+TEST(CompactionLifetimeTest, NewTablesStayClosedUntilRead) {
+  if (!std::filesystem::exists("/proc/self/fd")) GTEST_SKIP() << "needs /proc/self/fd";
+  test::TempDir dir("strata-closed-tables");
+  Options options = SmallTreeOptions(Env::Default());
+  std::unique_ptr<DB> db;
+  ASSERT_TRUE(DB::Open(options, dir.Join("db"), &db).ok());
+  std::mt19937 rng(5);
+  for (int i = 0; i < 3000; i++) {
+    ASSERT_TRUE(db->Put(WriteOptions(), NumberedKey(i % 700), RandomBytes(rng, 100)).ok());
+  }
+  ASSERT_TRUE(db->Flush().ok());
+  ASSERT_TRUE(db->WaitForBackgroundWork().ok());
+  ASSERT_GE(TableFilesOnDisk(Env::Default(), dir.Join("db")).size(), 2u);
+  EXPECT_EQ(0, OpenTableFiles(dir.Join("db")));
+  std::string value;
+  ASSERT_TRUE(db->Get(ReadOptions(), NumberedKey(3), &value).ok());
+  EXPECT_GE(OpenTableFiles(dir.Join("db")), 1);
+}
 
 // ---------------------------------------------------------------------------
 // Backpressure.

@@ -45,6 +45,24 @@ TEST(SkipList, EmptyListContainsNothingAndIteratorsAreInvalid) {
   EXPECT_FALSE(iter.Valid());
 }
 
+// The estimates walk the upper levels only: a small factor off, never wildly.
+TEST(SkipList, EstimatedCountsAreWithinASmallFactorOfTheTruth) {
+  Arena arena;
+  List list(KeyComparator(), &arena);
+  EXPECT_EQ(0u, list.EstimateCount());
+  EXPECT_EQ(0u, list.EstimateCountLessThan(5));
+  for (Key k = 0; k < 20000; k++) list.Insert(k * 2);
+  EXPECT_GT(list.EstimateCount(), 20000u / 3);
+  EXPECT_LT(list.EstimateCount(), 20000u * 3);
+  EXPECT_EQ(0u, list.EstimateCountLessThan(0));
+  for (Key below : {Key{4000}, Key{20000}, Key{36000}}) {
+    const uint64_t truth = below / 2;
+    EXPECT_GT(list.EstimateCountLessThan(below), truth / 3) << below;
+    EXPECT_LT(list.EstimateCountLessThan(below), truth * 3) << below;
+  }
+  EXPECT_LE(list.EstimateCountLessThan(10000), list.EstimateCountLessThan(30000));
+}
+
 TEST(SkipList, InsertRejectsAKeyThatIsAlreadyPresent) {
   Arena arena;
   List list(KeyComparator(), &arena);

@@ -391,8 +391,8 @@ TEST(Table, CompressedTableIsSmallerForCompressibleValues) {
 }
 
 TEST(Table, IncompressibleBlocksAreStoredRaw) {
-  // Random values do not shrink by 1/8: every block stays raw, so enabling compression
-  // changes no size (only the properties' compression field's value).
+  // Random values do not shrink by 1/8: every data block stays raw, so enabling
+  // compression changes no size but the index block's (whose separator keys compress).
   Model model = MakeModel(2000, 9, /*compressible=*/false);
   Options raw, zstd;
   raw.compression = false;
@@ -401,7 +401,8 @@ TEST(Table, IncompressibleBlocksAreStoredRaw) {
   std::string raw_table = BuildTable(raw, model, &raw_properties);
   std::string zstd_table = BuildTable(zstd, model, &zstd_properties);
   EXPECT_EQ(zstd_properties.data_bytes, raw_properties.data_bytes);
-  EXPECT_EQ(zstd_table.size(), raw_table.size());
+  EXPECT_EQ(zstd_table.size() - zstd_properties.index_bytes,
+            raw_table.size() - raw_properties.index_bytes);
 }
 
 TEST(Table, EmptyTableOpensAndHasNoEntries) {
@@ -546,15 +547,45 @@ TEST(Table, ConcurrentReadersAgree) {
   EXPECT_EQ(mismatches.load(), 0);
 }
 
-TEST(Table, PinnedBytesAreTheIndexAndTheFilter) {
+TEST(Table, PinnedBytesAreTheIndexItsSummaryAndTheFilter) {
   Options options;
+  options.compression = false;  // so the index's in-memory size can be read off the file
   TableProperties properties;
   std::string contents = BuildTable(options, MakeModel(2000, 23), &properties);
   std::unique_ptr<Table> table;
   ASSERT_TRUE(OpenTable(options, contents, &table).ok());
   ASSERT_GT(properties.filter_bytes, 0u);
-  EXPECT_EQ(table->pinned_bytes(),
-            properties.index_bytes + properties.filter_bytes - 2 * kBlockTrailerSize);
+  const uint64_t index_and_filter =
+      properties.index_bytes + properties.filter_bytes - 2 * kBlockTrailerSize;
+  // The IndexSummary: a summary and an offset per data block, the end offset, a top
+  // array of every 16th summary, and the shared key prefix.
+  const uint64_t blocks = properties.num_data_blocks;
+  ASSERT_GT(blocks, 50u);
+  EXPECT_GE(table->pinned_bytes(), index_and_filter + 16 * blocks + 8);
+  EXPECT_LE(table->pinned_bytes(), index_and_filter + 17 * blocks + 64);
+}
+
+// The index block is compressed on disk like a data block (it shrinks well: separator
+// keys share long prefixes), and readers still hold it uncompressed.
+TEST(Table, IndexBlockIsStoredCompressedWhenThatSaves) {
+  Model model = MakeModel(2000, 29);
+  Options raw;
+  raw.compression = false;
+  Options zstd;
+  zstd.compression = true;
+  TableProperties raw_properties, zstd_properties;
+  BuildTable(raw, model, &raw_properties);
+  std::string contents = BuildTable(zstd, model, &zstd_properties);
+  ASSERT_GT(raw_properties.num_data_blocks, 50u);
+  EXPECT_LT(zstd_properties.index_bytes, raw_properties.index_bytes * 3 / 4);
+  std::unique_ptr<Table> table;
+  Status s = OpenTable(zstd, contents, &table);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  // In memory: the whole index, as large as the uncompressed one on disk.
+  EXPECT_GE(table->pinned_bytes(), raw_properties.index_bytes - kBlockTrailerSize +
+                                       zstd_properties.filter_bytes - kBlockTrailerSize);
+  std::unique_ptr<Iterator> it = table->NewIterator();
+  EXPECT_EQ(model, ScanForward(it.get()));
 }
 
 // --- Block cache and read counters ------------------------------------------------
@@ -622,7 +653,8 @@ TEST(TableBlockCache, GetsAfterAFullScanAreAllServedFromTheCache) {
   int before = source->reads();
   auto it = table->NewIterator();
   EXPECT_TRUE(ScanForward(it.get()) == model);
-  EXPECT_EQ(static_cast<uint64_t>(source->reads() - before), blocks);
+  // Every block read from the file once (in fewer reads: the scan reads ahead).
+  EXPECT_LE(static_cast<uint64_t>(source->reads() - before), blocks);
   EXPECT_EQ(context.counters->blocks_read.load(), blocks);
   EXPECT_EQ(context.block_cache->entries(), blocks);
 
@@ -660,18 +692,20 @@ TEST(TableBlockCache, DontFillIteratorUsesTheCacheButAddsNothing) {
   ASSERT_TRUE(OpenTable(options, contents, &table, &source, context).ok());
   const int blocks = static_cast<int>(table->properties().num_data_blocks);
 
+  // Blocks read from the file (the counter counts blocks, not reads: a scan reads ahead).
+  auto blocks_read = [&] { return static_cast<int>(context.counters->blocks_read.load()); };
   for (int pass = 0; pass < 2; pass++) {
-    int before = source->reads();
+    int before = blocks_read();
     auto it = table->NewIterator(BlockCacheFill::kDontFill);
     EXPECT_TRUE(ScanForward(it.get()) == model);
-    EXPECT_EQ(source->reads() - before, blocks) << pass;
+    EXPECT_EQ(blocks_read() - before, blocks) << pass;
     EXPECT_EQ(context.block_cache->entries(), 0u);
   }
   ASSERT_TRUE(GetAgreesWithModel(*table, model, model[0].key));  // caches the first block
-  int before = source->reads();
+  int before = blocks_read();
   auto it = table->NewIterator(BlockCacheFill::kDontFill);
   EXPECT_TRUE(ScanForward(it.get()) == model);
-  EXPECT_EQ(source->reads() - before, blocks - 1);
+  EXPECT_EQ(blocks_read() - before, blocks - 1);
   EXPECT_EQ(context.block_cache->entries(), 1u);
 }
 
@@ -1061,9 +1095,10 @@ TEST(TableBlockCache, CorruptDataBlockIsReportedEveryTimeAndNeverCached) {
 std::string AssembleTable(const std::vector<std::string>& blocks,
                           const std::vector<std::string>& separators,
                           CompressionType type = CompressionType::kNone,
-                          const std::function<void(TableProperties*)>& tweak = nullptr) {
+                          const std::function<void(TableProperties*)>& tweak = nullptr,
+                          int index_restart_interval = 1) {
   std::string file;
-  BlockBuilder index(1);
+  BlockBuilder index(index_restart_interval);
   for (size_t i = 0; i < blocks.size(); i++) {
     BlockHandle h{file.size(), blocks[i].size()};
     file += blocks[i];
@@ -1267,6 +1302,255 @@ TEST(TableProperties, UnknownTagsAreSkippedAndRepeatsRejected) {
   PutVarint32(&two_varints, 2);
   PutLengthPrefixed(&two_varints, std::string("\x01\x01", 2));
   EXPECT_TRUE(decoded.DecodeFrom(two_varints).IsCorruption());
+}
+
+// --- Get's own search against the iterator's ------------------------------------
+//
+// Table::Get finds its block through the IndexSummary (or the index block when entries
+// tie on their summaries, or when the index has no summary) and searches the block
+// itself; Table's iterator takes the plain index search. Both must give the same answer,
+// and the model's, for every version of every key at snapshots around it, for absent
+// keys next to present ones, and with blocks so small that most keys sit next to a block
+// boundary.
+
+enum class KeyShape {
+  kDigits,    // 16 decimal digits, as the benchmarks write them: a long shared prefix
+  kLongTies,  // groups of keys equal in the 8 bytes after the shared prefix
+  kBinary,    // short keys of bytes 00 01 80 ff: zero bytes and keys shorter than others
+};
+
+std::string ShapedUserKey(KeyShape shape, int i) {
+  char buf[64];
+  switch (shape) {
+    case KeyShape::kDigits:
+      snprintf(buf, sizeof(buf), "%016d", 2 * i);
+      return buf;
+    case KeyShape::kLongTies:
+      snprintf(buf, sizeof(buf), "k%02dxxxxxxxxxx%05d", i / 40, i);
+      return buf;
+    case KeyShape::kBinary: {
+      static const char kBytes[] = {'\x00', '\x01', '\x80', '\xff'};
+      std::string key;
+      for (int v = i + 1; v > 0; v /= 4) key += kBytes[v % 4];
+      return key;
+    }
+  }
+  return "";
+}
+
+Model ShapedModel(KeyShape shape, int num_user_keys, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<std::string> user_keys;
+  for (int i = 0; i < num_user_keys; i++) user_keys.push_back(ShapedUserKey(shape, i));
+  std::sort(user_keys.begin(), user_keys.end());
+  user_keys.erase(std::unique(user_keys.begin(), user_keys.end()), user_keys.end());
+  Model model;
+  SequenceNumber seq = 1;
+  for (const std::string& user_key : user_keys) {
+    int versions = 1 + rng() % 4;
+    seq += versions + 1;
+    for (int v = 0; v < versions; v++) {  // newest first
+      bool deletion = rng() % 100 < 15;
+      model.push_back({IKey(user_key, seq - v, deletion ? ValueType::kDeletion : ValueType::kValue),
+                       deletion ? "" : RandomValue(rng, rng() % 40)});
+    }
+  }
+  return model;
+}
+
+// The answer of a seek through the table's iterator.
+TableGetResult IteratorGet(const Table& table, std::string_view lookup_key, std::string* value) {
+  std::unique_ptr<Iterator> it = table.NewIterator();
+  it->Seek(lookup_key);
+  EXPECT_TRUE(it->status().ok()) << it->status().ToString();
+  if (!it->Valid() || ExtractUserKey(it->key()) != ExtractUserKey(lookup_key)) {
+    return TableGetResult::kNotPresent;
+  }
+  ParsedInternalKey parsed;
+  EXPECT_TRUE(ParseInternalKey(it->key(), &parsed));
+  if (parsed.type == ValueType::kDeletion) return TableGetResult::kDeleted;
+  *value = std::string(it->value());
+  return TableGetResult::kFound;
+}
+
+// Returns false (after failed expectations) at the first disagreement. The table reads
+// from source without a block cache: a Get must read at most two data blocks (the one
+// its key belongs in, and the next when the key falls after the block's last entry).
+bool GetAgreesWithIteratorAndModel(const Table& table, const StringSource& source,
+                                   const Model& model, std::string_view user_key,
+                                   SequenceNumber snapshot) {
+  std::string lookup = SeekKey(user_key, snapshot);
+  std::string get_value, iterator_value, model_value;
+  TableGetResult get;
+  const int reads_before = source.reads();
+  Status s = table.Get(lookup, &get, &get_value);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_LE(source.reads() - reads_before, 2) << testing::PrintToString(user_key);
+  TableGetResult through_iterator = IteratorGet(table, lookup, &iterator_value);
+  TableGetResult expected = ModelGet(model, user_key, snapshot, &model_value);
+  EXPECT_EQ(get, through_iterator) << testing::PrintToString(user_key) << " @" << snapshot;
+  EXPECT_EQ(get, expected) << testing::PrintToString(user_key) << " @" << snapshot;
+  if (get == TableGetResult::kFound) {
+    EXPECT_EQ(get_value, iterator_value);
+    EXPECT_EQ(get_value, model_value);
+  }
+  return s.ok() && get == through_iterator && get == expected &&
+         (get != TableGetResult::kFound ||
+          (get_value == iterator_value && get_value == model_value));
+}
+
+// Every version of every key at its own sequence, just below it, and the latest; and
+// absent neighbours: the key with a zero byte appended, with its last byte dropped or
+// raised.
+void ExpectGetAgreesEverywhere(const Table& table, const StringSource& source, const Model& model) {
+  for (const Entry& e : model) {
+    ParsedInternalKey parsed;
+    ASSERT_TRUE(ParseInternalKey(e.key, &parsed));
+    const std::string user_key(parsed.user_key);
+    for (SequenceNumber snapshot : {parsed.sequence, parsed.sequence - 1, kMaxSequenceNumber}) {
+      ASSERT_TRUE(GetAgreesWithIteratorAndModel(table, source, model, user_key, snapshot));
+    }
+    std::vector<std::string> neighbours = {user_key + '\0'};
+    if (!user_key.empty()) {
+      neighbours.push_back(user_key.substr(0, user_key.size() - 1));
+      std::string raised = user_key;
+      raised.back() = static_cast<char>(raised.back() + 1);
+      neighbours.push_back(raised);
+    }
+    for (const std::string& neighbour : neighbours) {
+      ASSERT_TRUE(
+          GetAgreesWithIteratorAndModel(table, source, model, neighbour, kMaxSequenceNumber));
+    }
+  }
+}
+
+TEST(TableGet, AgreesWithTheIteratorOnEveryKeyShapeBlockSizeAndRestartInterval) {
+  for (KeyShape shape : {KeyShape::kDigits, KeyShape::kLongTies, KeyShape::kBinary}) {
+    Model model = ShapedModel(shape, 600, 31);
+    for (size_t block_size : {64, 512, 4096}) {
+      for (int restart_interval : {1, 16}) {
+        SCOPED_TRACE(testing::Message() << "shape " << static_cast<int>(shape) << " block_size "
+                                        << block_size << " restart_interval " << restart_interval);
+        Options options;
+        options.block_size = block_size;
+        options.block_restart_interval = restart_interval;
+        options.compression = block_size == 512;
+        std::string contents = BuildTable(options, model);
+        std::unique_ptr<Table> table;
+        const StringSource* source;
+        ASSERT_TRUE(OpenTable(options, contents, &table, &source).ok());
+        ExpectGetAgreesEverywhere(*table, *source, model);
+      }
+    }
+  }
+}
+
+// An index without a restart point at every entry (TableBuilder never writes one, but
+// the format allows it) gets no summary: Get searches the index block itself.
+TEST(TableGet, AgreesWithTheIteratorWithoutAnIndexSummary) {
+  for (KeyShape shape : {KeyShape::kDigits, KeyShape::kLongTies, KeyShape::kBinary}) {
+    Model model = ShapedModel(shape, 400, 37);
+    std::vector<std::string> blocks, separators;
+    for (size_t begin = 0; begin < model.size(); begin += 7) {
+      BlockBuilder block(4);
+      size_t end = std::min(model.size(), begin + 7);
+      for (size_t i = begin; i < end; i++) block.Add(model[i].key, model[i].value);
+      blocks.emplace_back(block.Finish());
+      separators.push_back(model[end - 1].key);  // the block's last key: a valid separator
+    }
+    std::string contents = AssembleTable(blocks, separators, CompressionType::kNone, nullptr,
+                                         /*index_restart_interval=*/16);
+    std::unique_ptr<Table> table;
+    const StringSource* source;
+    Status s = OpenTable(Options(), contents, &table, &source);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    // No summary held: only the index block (and no filter).
+    EXPECT_EQ(table->pinned_bytes(), table->properties().index_bytes - kBlockTrailerSize);
+    ExpectGetAgreesEverywhere(*table, *source, model);
+  }
+}
+
+// --- Read-ahead of table iterators ----------------------------------------------
+
+// Serves reads from contents, but as if the file had been cut at `cut` after it was
+// opened: reads past it come back short.
+class CutSource final : public RandomAccessFile {
+ public:
+  CutSource(std::string contents, uint64_t cut) : contents_(std::move(contents)), cut_(cut) {}
+  Status Read(uint64_t offset, size_t n, std::string_view* result, char* scratch) const override {
+    const uint64_t size = std::min<uint64_t>(cut_, contents_.size());
+    n = offset >= size ? 0 : static_cast<size_t>(std::min<uint64_t>(n, size - offset));
+    std::copy_n(contents_.data() + offset, n, scratch);
+    *result = std::string_view(scratch, n);
+    return Status::OK();
+  }
+  void Cut(uint64_t cut) { cut_ = cut; }
+
+ private:
+  const std::string contents_;
+  uint64_t cut_;
+};
+
+TEST(TableReadahead, ForwardScanReadsTheFileInFewLargeReads) {
+  Options options;
+  Model model = MakeModel(4000, 41);
+  TableProperties properties;
+  std::string contents = BuildTable(options, model, &properties);
+  TableReadContext context;
+  context.counters = std::make_shared<TableReadCounters>();
+  std::unique_ptr<Table> table;
+  const StringSource* source;
+  ASSERT_TRUE(OpenTable(options, contents, &table, &source, context).ok());
+  const uint64_t blocks = properties.num_data_blocks;
+  ASSERT_GT(blocks, 100u);
+
+  int before = source->reads();
+  auto it = table->NewIterator();
+  EXPECT_TRUE(ScanForward(it.get()) == model);
+  EXPECT_TRUE(it->status().ok());
+  // Two blocks one by one, then reads of 32 KiB and more: each holds many blocks.
+  const int reads = source->reads() - before;
+  EXPECT_LE(reads, static_cast<int>(2 + properties.data_bytes / BlockReadahead::kInitialSize + 1));
+  EXPECT_LT(reads, static_cast<int>(blocks / 4));
+  EXPECT_EQ(context.counters->blocks_read.load(), blocks);  // each block used once
+
+  // Backward, and a seek with a few steps, read just their blocks.
+  before = source->reads();
+  auto back = table->NewIterator();
+  EXPECT_TRUE(ScanBackward(back.get()) == model);
+  EXPECT_EQ(static_cast<uint64_t>(source->reads() - before), blocks);
+  before = source->reads();
+  auto seek = table->NewIterator();
+  seek->Seek(model[model.size() / 2].key);
+  for (int i = 0; i < 10 && seek->Valid(); i++) seek->Next();
+  ASSERT_TRUE(seek->Valid());
+  EXPECT_LE(source->reads() - before, 2);
+}
+
+TEST(TableReadahead, FileCutShortUnderAScanIsCorruptionNamingTheFile) {
+  Options options;
+  options.compression = false;
+  Model model = MakeModel(3000, 43);
+  TableProperties properties;
+  std::string contents = BuildTable(options, model, &properties);
+  ASSERT_GT(properties.num_data_blocks, 50u);
+  auto file = std::make_unique<CutSource>(contents, contents.size());
+  CutSource* source = file.get();
+  std::unique_ptr<Table> table;
+  ASSERT_TRUE(
+      Table::Open(options, kFileName, std::move(file), contents.size(), TableReadContext(), &table)
+          .ok());
+  // Cut in the middle of the data, after the table was opened (its index is in memory).
+  source->Cut(properties.data_bytes / 2 + 7);
+  auto it = table->NewIterator();
+  std::vector<Entry> read = ScanForward(it.get());
+  EXPECT_FALSE(it->Valid());
+  ExpectNamesFile(it->status());
+  EXPECT_NE(it->status().message().find("truncated read"), std::string::npos)
+      << it->status().ToString();
+  // What it returned before stopping is a prefix of the table, cut at a block.
+  ASSERT_LT(read.size(), model.size());
+  EXPECT_TRUE(std::equal(read.begin(), read.end(), model.begin()));
 }
 
 }  // namespace

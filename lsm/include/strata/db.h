@@ -63,6 +63,15 @@ class DB {
   // The engine's counters and the shape of the tree now.
   virtual void GetStatistics(Statistics* statistics) = 0;
 
+  // About how many bytes the keys in [begin, end) take now, like LevelDB's
+  // GetApproximateSizes: the part of each table holding the range, located through the
+  // table's index (so compressed bytes, to a data block), plus the entries in range in
+  // the memtables, counted up to 128 of them per memtable (beyond that, the whole
+  // memtable's size). For planning, not accounting: overwritten and deleted versions
+  // not compacted away yet count too. 0 if end <= begin.
+  virtual Status GetApproximateSize(std::string_view begin, std::string_view end,
+                                    uint64_t* bytes) = 0;
+
   // Waits for background work, releases the lock. Later calls return an error.
   virtual Status Close() = 0;
 };
