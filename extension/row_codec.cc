@@ -57,41 +57,51 @@ bool PayloadSize(uint64_t type, uint64_t* size) {
   return true;
 }
 
-// Appends v's serial type to *types and its payload to *payload.
-void PutColumn(std::string* types, std::string* payload, const SqlValue& v) {
+int VarintLength(uint64_t v) {
+  int length = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    length++;
+  }
+  return length;
+}
+
+// The serial type of v (its payload size follows from it: PayloadSize).
+uint64_t SerialType(const SqlValue& v) {
   switch (v.type()) {
     case SqlType::kNull:
-      PutVarint(types, kTypeNull);
-      return;
+      return kTypeNull;
     case SqlType::kInteger: {
       int64_t i = v.integer();
-      if (i == 0 || i == 1) {
-        PutVarint(types, i == 0 ? kTypeZero : kTypeOne);
-        return;
-      }
+      if (i == 0 || i == 1) return i == 0 ? kTypeZero : kTypeOne;
       int bytes = 1;  // smallest two's complement width that holds i
       while (bytes < 8 &&
              (i < -(int64_t{1} << (8 * bytes - 1)) || i >= (int64_t{1} << (8 * bytes - 1)))) {
         bytes++;
       }
-      PutVarint(types, kTypeInt1 + bytes - 1);
-      uint64_t u = static_cast<uint64_t>(i);
-      for (int b = bytes - 1; b >= 0; b--) payload->push_back(static_cast<char>(u >> (8 * b)));
-      return;
+      return kTypeInt1 + bytes - 1;
     }
-    case SqlType::kReal: {
-      PutVarint(types, kTypeReal);
-      uint64_t u = std::bit_cast<uint64_t>(v.real());
-      for (int b = 7; b >= 0; b--) payload->push_back(static_cast<char>(u >> (8 * b)));
-      return;
-    }
+    case SqlType::kReal:
+      return kTypeReal;
     case SqlType::kText:
-    case SqlType::kBlob: {
-      uint64_t n = v.bytes().size();
-      PutVarint(types, kTypeFirstBytes + 2 * n + (v.type() == SqlType::kBlob ? 1 : 0));
-      payload->append(v.bytes());
-      return;
-    }
+    case SqlType::kBlob:
+      return kTypeFirstBytes + 2 * v.bytes().size() + (v.type() == SqlType::kBlob ? 1 : 0);
+  }
+  return kTypeNull;
+}
+
+// Appends the payload of v, whose serial type is `type`, to *dst.
+void PutPayload(std::string* dst, uint64_t type, const SqlValue& v) {
+  if (type <= kTypeOne) return;
+  if (type <= kTypeInt8) {
+    const int bytes = static_cast<int>(type - kTypeInt1 + 1);
+    uint64_t u = static_cast<uint64_t>(v.integer());
+    for (int b = bytes - 1; b >= 0; b--) dst->push_back(static_cast<char>(u >> (8 * b)));
+  } else if (type == kTypeReal) {
+    uint64_t u = std::bit_cast<uint64_t>(v.real());
+    for (int b = 7; b >= 0; b--) dst->push_back(static_cast<char>(u >> (8 * b)));
+  } else {
+    dst->append(v.bytes());
   }
 }
 
@@ -138,18 +148,26 @@ void AppendRow(std::string* dst, std::span<const SqlValue> columns,
     PutVarint(dst, key_overrides.size());
     for (const KeyColumnOverride& o : key_overrides) {
       PutVarint(dst, o.key_column);
-      std::string payload;
-      PutColumn(dst, &payload, o.value);
-      dst->append(payload);
+      const uint64_t type = SerialType(o.value);
+      PutVarint(dst, type);
+      PutPayload(dst, type, o.value);
     }
   }
-  // Serial types first, so that their total size can precede them.
-  std::string types;
-  std::string payload;
-  for (size_t i = 0; i < count; i++) PutColumn(&types, &payload, columns[i]);
-  PutVarint(dst, types.size());
-  dst->append(types);
-  dst->append(payload);
+  // Written straight into *dst (a row is encoded for every write): the serial types'
+  // total size first, then the types, then the payloads.
+  size_t types_size = 0;
+  size_t payload_size = 0;
+  for (size_t i = 0; i < count; i++) {
+    const uint64_t type = SerialType(columns[i]);
+    uint64_t size = 0;
+    PayloadSize(type, &size);
+    types_size += VarintLength(type);
+    payload_size += size;
+  }
+  dst->reserve(dst->size() + VarintLength(types_size) + types_size + payload_size);
+  PutVarint(dst, types_size);
+  for (size_t i = 0; i < count; i++) PutVarint(dst, SerialType(columns[i]));
+  for (size_t i = 0; i < count; i++) PutPayload(dst, SerialType(columns[i]), columns[i]);
 }
 
 bool RowReader::Reset(std::string_view row) {

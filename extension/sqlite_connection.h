@@ -23,6 +23,9 @@ struct StoreTransaction {
   bool writing = false;       // holds the store's writer slot
   uint64_t txid = 0;          // this transaction's id, recorded in the commit log
   uint64_t pending_txid = 0;  // written durably by xSync, applied by xCommit
+  // What xSync wrote as pending_txid, kept so that xCommit applies it without reading
+  // the record back.
+  Store::PendingTransaction pending;
 };
 
 class ConnectionState {

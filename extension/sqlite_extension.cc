@@ -103,9 +103,21 @@ int RegisterFunctions(sqlite3* db, const std::shared_ptr<ConnectionState>& state
 }  // namespace
 }  // namespace strata::sql
 
+namespace {
+constexpr int kMinimumSqliteVersionNumber = 3038000;
+}  // namespace
+
 extern "C" __attribute__((visibility("default"))) int sqlite3_strata_init(
     sqlite3* db, char** error, const sqlite3_api_routines* api) {
   SQLITE_EXTENSION_INIT2(api);
+  // The planner glue calls sqlite3_vtab_in / sqlite3_vtab_distinct (new in 3.38.0); in an
+  // older SQLite their slots in the API table are missing, so refuse to load instead of
+  // calling through them.
+  if (sqlite3_libversion_number() < kMinimumSqliteVersionNumber) {
+    *error = sqlite3_mprintf("strata: needs SQLite 3.38.0 or newer, this is SQLite %s",
+                             sqlite3_libversion());
+    return SQLITE_ERROR;
+  }
   auto state = std::make_shared<strata::sql::ConnectionState>(db);
   int rc = strata::sql::RegisterStrataModule(db, state);
   if (rc == SQLITE_OK) rc = strata::sql::RegisterFunctions(db, state);

@@ -41,6 +41,20 @@ namespace strata::sql {
 namespace {
 
 constexpr const char* kCommitLogTable = "strata_commit_log";
+constexpr const char* kDatabaseIdTable = "strata_database_id";
+
+// Buffers xUpdate reuses from row to row, so that a write allocates nothing once they
+// have grown. SQLite calls a table's xUpdate from one thread at a time, never nested.
+struct WriteScratch {
+  std::vector<SqlValue> values;      // every column, after affinity
+  std::vector<std::string> buffers;  // text produced by the affinity conversions
+  std::vector<SqlValue> row_values;  // the non-key columns
+  std::vector<KeyColumnOverride> overrides;
+  std::string key;
+  std::string previous_key;  // the row an UPDATE or DELETE replaces
+  std::string row;
+  std::string probe;  // the value KeyExists reads and ignores
+};
 
 struct StrataTable {
   sqlite3_vtab base;  // must come first: SQLite sees a sqlite3_vtab*
@@ -59,6 +73,7 @@ struct StrataTable {
   std::vector<int> value_index;    // user column -> index among value columns, or -1
   std::vector<int> key_position;   // user column -> position in the key, or -1
   int hidden_key_column = 0;       // index of the hidden encoded-key column
+  WriteScratch write;
 };
 
 StrataTable* AsTable(sqlite3_vtab* vtab) { return reinterpret_cast<StrataTable*>(vtab); }
@@ -139,10 +154,9 @@ std::string CommitLogName(const std::string& schema_name) {
 // asking the main database which one committed. Writers are serialized and every
 // commit applies its record, so at most the last recorded id can be pending and
 // committed.
-Status RecoverPendingTransactions(sqlite3* db, const std::string& schema_name, Store* store) {
-  std::vector<uint64_t> pending;
-  Status s = store->ListPending(&pending);
-  if (!s.ok() || pending.empty()) return s;
+// The transaction id the commit log holds as this connection sees it; 0 if none (or no
+// log).
+uint64_t ReadCommitLog(sqlite3* db, const std::string& schema_name) {
   std::string sql = "SELECT txid FROM " + CommitLogName(schema_name) + " LIMIT 1";
   sqlite3_stmt* stmt = nullptr;
   uint64_t committed = 0;
@@ -152,11 +166,179 @@ Status RecoverPendingTransactions(sqlite3* db, const std::string& schema_name, S
     for (int i = 0; i < 8; i++) committed = (committed << 8) | bytes[i];
   }
   sqlite3_finalize(stmt);
+  return committed;
+}
+
+Status RecoverPendingTransactions(sqlite3* db, const std::string& schema_name, Store* store) {
+  std::vector<uint64_t> pending;
+  Status s = store->ListPending(&pending);
+  if (!s.ok() || pending.empty()) return s;
+  const uint64_t committed = ReadCommitLog(db, schema_name);
   for (uint64_t txid : pending) {
     s = txid == committed ? store->ApplyPending(txid) : store->DiscardPending(txid);
     if (!s.ok()) break;
   }
   return s;
+}
+
+// ---------------------------------------------------------------------------------
+// Schema changes. SQLite runs CREATE VIRTUAL TABLE, DROP TABLE and ALTER TABLE ... RENAME
+// inside a statement of the database, and calls no virtual-table method when a DROP or
+// RENAME commits or rolls back. So:
+//   - inside an explicit transaction (BEGIN or SAVEPOINT) they are refused: a ROLLBACK
+//     (or ROLLBACK TO) would restore SQLite's schema with no way for the store to follow;
+//   - in autocommit mode (the statement is its own transaction, which can still fail at
+//     its commit, be vetoed by a commit hook or be cut by a crash) the store changes at
+//     once only what is right either way (CREATE: a new entry, stale if SQLite does not
+//     keep the table; RENAME: a second name); the rest (removing a dropped table or the
+//     old name) is a pending transaction whose id the statement writes into the commit
+//     log, so it is applied only once the database committed it: by the next writing
+//     transaction or schema change of the store, or when the store is next opened.
+
+// Resolves every pending transaction against the commit log and deletes the rows of
+// the tables whose drop it applied. Only where no other statement can be between its
+// xSync (or schema change) and its commit: while this connection holds the database's
+// write lock (a schema change), or when the store has just been opened.
+Status ResolvePendingTransactions(sqlite3* db, const std::string& schema_name, Store* store) {
+  std::vector<uint64_t> unresolved = store->UnresolvedSchemaChanges();
+  Status s = RecoverPendingTransactions(db, schema_name, store);
+  if (s.ok()) s = store->FinishDrops();
+  if (s.ok() && !unresolved.empty()) {
+    store->ForgetSchemaChanges(*std::max_element(unresolved.begin(), unresolved.end()));
+  }
+  return s;
+}
+
+// Applies the schema changes of this process whose commit the log shows, without the
+// database's write lock (at the start of a writing transaction): a change the log
+// names has committed; one older than the log's id can never be decided any more (its
+// statement ended before a later transaction wrote the log) and is discarded, leaving
+// at worst a stale name and its rows for the next schema change or open to remove.
+// Younger ones may still be running and wait.
+Status ApplyCommittedSchemaChanges(sqlite3* db, const std::string& schema_name, Store* store) {
+  std::vector<uint64_t> unresolved = store->UnresolvedSchemaChanges();
+  if (unresolved.empty()) return Status::OK();
+  const uint64_t committed = ReadCommitLog(db, schema_name);
+  bool applied = false;
+  Status s;
+  for (uint64_t txid : unresolved) {
+    if (txid > committed) continue;
+    s = txid == committed ? store->ApplyPending(txid) : store->DiscardPending(txid);
+    if (!s.ok()) return s;
+    applied = applied || txid == committed;
+  }
+  store->ForgetSchemaChanges(committed);
+  return applied ? store->FinishDrops() : Status::OK();
+}
+
+// SQLITE_ERROR with a message if the connection is inside an explicit transaction.
+int RefuseInsideTransaction(sqlite3* db, const std::string& table_name, const char* statement,
+                            char** error) {
+  if (sqlite3_get_autocommit(db) != 0) return SQLITE_OK;
+  SetErrorMessage(error, "strata table " + table_name + ": " + statement +
+                             " inside a transaction is not supported (the store could not "
+                             "follow a ROLLBACK of it): run it outside a transaction");
+  return SQLITE_ERROR;
+}
+
+// The file of database `schema_name`; empty for an in-memory or temp database.
+std::string DatabasePath(sqlite3* db, const std::string& schema_name) {
+  const char* file = sqlite3_db_filename(db, schema_name.c_str());
+  return file == nullptr ? std::string() : std::string(file);
+}
+
+// The database's id (strata_database_id, one row made with its first strata table whose
+// store is on disk); empty if it has none yet.
+std::string ReadDatabaseId(sqlite3* db, const std::string& schema_name) {
+  std::string sql = "SELECT id FROM " + QuoteIdentifier(schema_name) + "." + kDatabaseIdTable;
+  sqlite3_stmt* stmt = nullptr;
+  std::string id;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 0) == SQLITE_BLOB) {
+    id.assign(static_cast<const char*>(sqlite3_column_blob(stmt, 0)),
+              sqlite3_column_bytes(stmt, 0));
+  }
+  sqlite3_finalize(stmt);
+  return id;
+}
+
+// Gives the database the id `id` (a new random one if empty), inside the statement's
+// transaction, and returns it in *id. CREATE TABLE ... AS counts no changes.
+Status RecordDatabaseId(sqlite3* db, const std::string& schema_name, std::string* id) {
+  std::string value = "randomblob(16)";
+  if (!id->empty()) {
+    static const char kHex[] = "0123456789abcdef";
+    value = "x'";
+    for (unsigned char c : *id) value += {kHex[c >> 4], kHex[c & 15]};
+    value += "'";
+  }
+  std::string sql = "CREATE TABLE IF NOT EXISTS " + QuoteIdentifier(schema_name) + "." +
+                    kDatabaseIdTable + " AS SELECT " + value + " AS id";
+  char* message = nullptr;
+  int rc = Exec(db, sql, &message);
+  std::string error = message != nullptr ? message : "";
+  sqlite3_free(message);
+  if (rc != SQLITE_OK) {
+    return Status::IOError("cannot record the database's id in " + std::string(kDatabaseIdTable) +
+                           ": " + error);
+  }
+  *id = ReadDatabaseId(db, schema_name);
+  if (id->empty()) {
+    return Status::Corruption(std::string(kDatabaseIdTable) + " holds no id");
+  }
+  return Status::OK();
+}
+
+// A store belongs to one database: recovery decides its pending transactions with the
+// commit log of that database, so another database's log would apply or discard them
+// wrongly. The database and the store keep the same random id, so copying or moving a
+// database together with its store keeps working; the store also remembers where its
+// database was, for messages and for the first CREATE after a crash (below).
+Status CheckStoreOwner(sqlite3* db, const std::string& schema_name, Store* store, bool create) {
+  const std::string path = DatabasePath(db, schema_name);
+  std::string database_id = ReadDatabaseId(db, schema_name);
+  Store::Owner owner;
+  bool found = false;
+  Status s = store->ReadOwner(&owner, &found);
+  if (!s.ok()) return s;
+  if (!found) {
+    if (!create) return Status::OK();  // a store from before owners were recorded
+    if (database_id.empty()) s = RecordDatabaseId(db, schema_name, &database_id);
+    if (s.ok()) s = store->ClaimOwner({database_id, path}, &owner);
+    if (!s.ok()) return s;
+  }
+  if (owner.database_id == database_id) {
+    return owner.database_path == path ? Status::OK() : store->UpdateOwnerPath(path);
+  }
+  if (database_id.empty() && !path.empty() && owner.database_path == path) {
+    // This database claimed the store in a CREATE that did not commit (a crash or a
+    // rollback took the id back out of the database): take the store's id.
+    database_id = owner.database_id;
+    return create ? RecordDatabaseId(db, schema_name, &database_id) : Status::OK();
+  }
+  return Status::InvalidArgument(
+      "store " + store->path() + " belongs to another database (" +
+      (owner.database_path.empty() ? std::string("an in-memory database") : owner.database_path) +
+      "), not to " + (path.empty() ? std::string("this in-memory database") : path) +
+      ": give this database's tables a store of their own (dir=)");
+}
+
+int RecordCommitId(StrataTable* table, uint64_t txid);
+
+// Writes `on_commit` as a pending transaction and records its id in the commit log,
+// inside the schema-changing statement's transaction. Returns the SQLite code.
+int WriteSchemaChange(StrataTable* table, const WriteBatch& on_commit) {
+  uint64_t txid = 0;
+  Status s = table->store->NewTransactionId(&txid);
+  if (s.ok()) s = table->store->WritePending(txid, on_commit);
+  if (!s.ok()) return Fail(table, s);
+  int rc = RecordCommitId(table, txid);
+  if (rc != SQLITE_OK) {
+    table->store->DiscardPending(txid);
+    return rc;
+  }
+  table->store->AddUnresolvedSchemaChange(txid);
+  return SQLITE_OK;
 }
 
 void FillColumnMaps(StrataTable* table) {
@@ -193,6 +375,10 @@ int CreateOrConnect(sqlite3* db, void* aux, int argc, const char* const* argv,
     return SQLITE_ERROR;
   }
   FillColumnMaps(table.get());
+  if (create) {
+    int rc = RefuseInsideTransaction(db, table->table_name, "CREATE VIRTUAL TABLE", error);
+    if (rc != SQLITE_OK) return rc;
+  }
 
   std::string path;
   bool in_memory;
@@ -211,8 +397,13 @@ int CreateOrConnect(sqlite3* db, void* aux, int argc, const char* const* argv,
     std::string conflict = table->store->OptionsConflict(requested);
     if (!conflict.empty()) s = Status::InvalidArgument(conflict);
   }
+  // Before recovery: another database's commit log must not decide this store's
+  // pending transactions.
+  if (s.ok() && table->store_is_durable) {
+    s = CheckStoreOwner(db, table->schema_name, table->store.get(), create);
+  }
   if (s.ok() && table->store->ClaimRecovery() && table->store_is_durable) {
-    s = RecoverPendingTransactions(db, table->schema_name, table->store.get());
+    s = ResolvePendingTransactions(db, table->schema_name, table->store.get());
   }
   if (!s.ok()) {
     SetErrorMessage(error, "strata table " + table->table_name + ": " + s.ToString());
@@ -225,18 +416,18 @@ int CreateOrConnect(sqlite3* db, void* aux, int argc, const char* const* argv,
 
   Store::TableEntry entry;
   if (create) {
-    if (table->store_is_durable) {
-      // CREATE TABLE ... AS counts no changes, unlike an INSERT.
-      std::string sql = "CREATE TABLE IF NOT EXISTS " + CommitLogName(table->schema_name) +
-                        " AS SELECT zeroblob(8) AS txid";
-      int rc = Exec(db, sql, error);
-      if (rc != SQLITE_OK) return rc;
-    }
+    // Also for in-memory stores: DROP and RENAME record their pending changes in it.
+    // CREATE TABLE ... AS counts no changes, unlike an INSERT.
+    std::string sql = "CREATE TABLE IF NOT EXISTS " + CommitLogName(table->schema_name) +
+                      " AS SELECT zeroblob(8) AS txid";
+    int rc = Exec(db, sql, error);
+    if (rc != SQLITE_OK) return rc;
+    // The statement holds the database's write lock: every earlier schema change and
+    // commit is decided.
+    s = ResolvePendingTransactions(db, table->schema_name, table->store.get());
     // SQLite's schema decides what exists: a catalog entry without a SQLite table is
-    // left over from a CREATE that was rolled back or a database file replaced.
-    if (table->store->FindTable(table->table_name, &entry).ok()) {
-      s = table->store->DropTable(table->table_name);
-    }
+    // stale (see Store::RemoveStaleName).
+    if (s.ok()) s = table->store->RemoveStaleName(table->table_name);
     if (s.ok()) s = table->store->CreateTable(table->table_name, table->schema.Serialize(), &entry);
   } else {
     s = table->store->FindTable(table->table_name, &entry);
@@ -290,19 +481,42 @@ int xDisconnect(sqlite3_vtab* vtab) {
   return SQLITE_OK;
 }
 
+// DROP TABLE: the table's rows stay until the drop is known to have committed (see
+// "Schema changes" above).
 int xDestroy(sqlite3_vtab* vtab) {
   StrataTable* table = AsTable(vtab);
-  Status s = table->store->DropTable(table->table_name);
+  int rc =
+      RefuseInsideTransaction(table->db, table->table_name, "DROP TABLE", &table->base.zErrMsg);
+  if (rc != SQLITE_OK) return rc;
+  Status s = ResolvePendingTransactions(table->db, table->schema_name, table->store.get());
+  if (!s.ok()) return Fail(table, s);
+  WriteBatch on_commit;
+  s = table->store->PrepareDropTable(table->table_name, &on_commit);
   if (!s.ok() && !s.IsNotFound()) return Fail(table, s);
+  if (s.ok()) {
+    rc = WriteSchemaChange(table, on_commit);
+    if (rc != SQLITE_OK) return rc;
+  }
   table->connection->UnregisterTable(table->table_name, table);
   delete table;
   return SQLITE_OK;
 }
 
+// ALTER TABLE ... RENAME: the new name works at once, the old one goes once the rename
+// is known to have committed (see "Schema changes" above).
 int xRename(sqlite3_vtab* vtab, const char* new_name) {
   StrataTable* table = AsTable(vtab);
-  Status s = table->store->RenameTable(table->table_name, new_name);
+  int rc = RefuseInsideTransaction(table->db, table->table_name, "ALTER TABLE ... RENAME",
+                                   &table->base.zErrMsg);
+  if (rc != SQLITE_OK) return rc;
+  Status s = ResolvePendingTransactions(table->db, table->schema_name, table->store.get());
+  WriteBatch on_commit;
+  if (s.ok()) s = table->store->PrepareRenameTable(table->table_name, new_name, &on_commit);
   if (!s.ok()) return Fail(table, s);
+  if (on_commit.Count() > 0) {
+    rc = WriteSchemaChange(table, on_commit);
+    if (rc != SQLITE_OK) return rc;
+  }
   table->connection->UnregisterTable(table->table_name, table);
   table->table_name = new_name;
   table->connection->RegisterTable(table->table_name,
@@ -330,14 +544,15 @@ PlanOp ToPlanOp(unsigned char op) {
   }
 }
 
-// Rows of the table, estimated from the store's size (the planner's costs only need
-// the order of magnitude): about 150 bytes per row on disk.
+// Rows of the table, estimated from the bytes of its own key range (the planner's costs
+// only need the order of magnitude, but a small table must look small next to a big
+// one in the same store, or joins put it in the inner loop): about 150 bytes per row.
+// At least 10, as even an empty table costs a seek; 0 (unknown) if the store cannot say.
 uint64_t EstimateTableRows(StrataTable* table) {
-  Statistics stats;
-  table->store->db()->GetStatistics(&stats);
-  uint64_t bytes = stats.memtable_bytes;
-  for (const auto& level : stats.levels) bytes += level.bytes;
-  return std::max<uint64_t>(1000, bytes / 150);
+  uint64_t bytes = 0;
+  Status s = table->store->db()->GetApproximateSize(table->prefix, table->prefix_end, &bytes);
+  if (!s.ok()) return 0;
+  return std::max<uint64_t>(10, bytes / 150);
 }
 
 int xBestIndex(sqlite3_vtab* vtab, sqlite3_index_info* info) {
@@ -575,6 +790,25 @@ Affinity ComparisonAffinity(Affinity column) {
   return Affinity::kBlob;
 }
 
+// ApplyAffinity for a value SQLite hands over, except that a REAL becomes TEXT as the
+// SQLite library the extension runs in writes it: 3.40 with 15 significant digits
+// ("%!.15g", which AppendRealAsText ports: 0.1 + 0.2 -> '0.3'), 3.53 with 17 by default
+// (SQLITE_DBCONFIG_FP_DIGITS: '0.30000000000000004'). sqlite3_value_text() renders it
+// exactly as SQLite's own affinity step renders the value an ordinary table stores;
+// sqlite3_value_type(v) stays SQLITE_FLOAT. Returns false if SQLite ran out of memory.
+bool ApplyHostAffinity(Affinity affinity, sqlite3_value* v, std::string* text_buffer,
+                       SqlValue* out) {
+  if (affinity != Affinity::kText || sqlite3_value_type(v) != SQLITE_FLOAT) {
+    *out = ApplyAffinity(affinity, ToSqlValue(v), text_buffer);
+    return true;
+  }
+  const unsigned char* text = sqlite3_value_text(v);
+  if (text == nullptr) return false;
+  text_buffer->assign(reinterpret_cast<const char*>(text), sqlite3_value_bytes(v));
+  *out = SqlValue::Text(*text_buffer);
+  return true;
+}
+
 // The bounds of one key column compared with `value` (already converted with the
 // column's comparison affinity), appended after `prefix`.
 std::string ColumnKey(const std::string& prefix, const SqlValue& value) {
@@ -598,6 +832,21 @@ int FilterOnEncodedKey(StrataCursor* cursor, const DecodedPlan& plan, sqlite3_va
   if (plan.kind == PlanKind::kPoint) {
     if (!key_of(argv[plan.eq_argv(0) - 1], &key)) return SQLITE_OK;
     cursor->ranges.push_back({key, std::string(), true});
+  } else if (plan.kind == PlanKind::kInList) {
+    // `_strata_key IN (...)`, also what SQLite makes of `DELETE/UPDATE ... LIMIT n`
+    // (`WHERE _strata_key IN (SELECT _strata_key ... LIMIT n)`): only BLOBs match.
+    std::vector<std::string> keys;
+    sqlite3_value* list = argv[plan.in_argv - 1];
+    sqlite3_value* v = nullptr;
+    int rc = sqlite3_vtab_in_first(list, &v);
+    for (; rc == SQLITE_OK && v != nullptr; rc = sqlite3_vtab_in_next(list, &v)) {
+      if (key_of(v, &key)) keys.push_back(key);
+    }
+    if (rc != SQLITE_OK && rc != SQLITE_DONE) return rc;
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    if (cursor->descending) std::reverse(keys.begin(), keys.end());
+    for (std::string& k : keys) cursor->ranges.push_back({std::move(k), std::string(), true});
   } else {
     for (const PlanBound& bound : plan.bounds()) {
       sqlite3_value* v = argv[bound.argv - 1];
@@ -654,8 +903,11 @@ int xFilter(sqlite3_vtab_cursor* base, int idx_num, const char* idx_str, int arg
   if (plan.encoded_key) return FilterOnEncodedKey(cursor, plan, argv);
   for (int k = 0; k < plan.eq_count; k++) {
     int column = table->key_columns[k];
-    SqlValue v = ApplyAffinity(ComparisonAffinity(table->schema.columns[column].affinity),
-                               ToSqlValue(argv[plan.eq_argv(k) - 1]), &text_buffer);
+    SqlValue v;
+    if (!ApplyHostAffinity(ComparisonAffinity(table->schema.columns[column].affinity),
+                           argv[plan.eq_argv(k) - 1], &text_buffer, &v)) {
+      return SQLITE_NOMEM;
+    }
     if (v.is_null()) empty = true;  // key columns are never NULL
     AppendKeyColumn(&prefix, v);
   }
@@ -667,13 +919,18 @@ int xFilter(sqlite3_vtab_cursor* base, int idx_num, const char* idx_str, int arg
   } else if (plan.kind == PlanKind::kInList) {
     int column = table->key_columns[fixed];
     std::vector<std::string> keys;
+    sqlite3_value* list = argv[plan.in_argv - 1];
     sqlite3_value* v = nullptr;
-    for (int rc = sqlite3_vtab_in_first(argv[plan.in_argv - 1], &v); rc == SQLITE_OK && v != nullptr;
-         rc = sqlite3_vtab_in_next(argv[plan.in_argv - 1], &v)) {
-      SqlValue converted = ApplyAffinity(ComparisonAffinity(table->schema.columns[column].affinity),
-                                         ToSqlValue(v), &text_buffer);
+    int rc = sqlite3_vtab_in_first(list, &v);
+    for (; rc == SQLITE_OK && v != nullptr; rc = sqlite3_vtab_in_next(list, &v)) {
+      SqlValue converted;
+      if (!ApplyHostAffinity(ComparisonAffinity(table->schema.columns[column].affinity), v,
+                             &text_buffer, &converted)) {
+        return SQLITE_NOMEM;
+      }
       if (!converted.is_null()) keys.push_back(ColumnKey(prefix, converted));
     }
+    if (rc != SQLITE_OK && rc != SQLITE_DONE) return rc;
     std::sort(keys.begin(), keys.end());
     keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
     if (cursor->descending) std::reverse(keys.begin(), keys.end());
@@ -694,7 +951,8 @@ int xFilter(sqlite3_vtab_cursor* base, int idx_num, const char* idx_str, int arg
       for (const PlanBound& bound : plan.bounds()) {
         std::string buffer;
         SqlValue raw = ToSqlValue(argv[bound.argv - 1]);
-        SqlValue v = ApplyAffinity(affinity, raw, &buffer);
+        SqlValue v;
+        if (!ApplyHostAffinity(affinity, argv[bound.argv - 1], &buffer, &v)) return SQLITE_NOMEM;
         if (affinity == Affinity::kText && raw.is_number()) {
           // SQLite converts a number to text against a TEXT key only when the number
           // has no affinity of its own (a literal or parameter, not a column): take
@@ -807,6 +1065,12 @@ StoreTransaction* BeginWriting(StrataTable* table, Status* s) {
   if (!txn->writing) {
     *s = table->store->BeginWrite(table->connection.get(),
                                   std::chrono::milliseconds(BusyTimeoutMillis(table->db)));
+    // A DROP or RENAME committed since the last write is applied before this
+    // transaction's writes (and before its xSync overwrites the commit log).
+    if (s->ok()) {
+      *s = ApplyCommittedSchemaChanges(table->db, table->schema_name, table->store.get());
+      if (!s->ok()) table->store->EndWrite(table->connection.get());
+    }
     if (!s->ok()) {
       table->connection->EndTransaction(table->store.get());
       return nullptr;
@@ -825,14 +1089,13 @@ int xBegin(sqlite3_vtab* vtab) {
 
 // Whether key holds a row, as this transaction sees it.
 Status KeyExists(StrataTable* table, StoreTransaction* txn, const std::string& key, bool* exists) {
-  std::string value;
-  switch (txn->buffer.Get(key, &value)) {
+  switch (txn->buffer.Get(key, nullptr)) {
     case TransactionBuffer::Lookup::kValue: *exists = true; return Status::OK();
     case TransactionBuffer::Lookup::kDeleted: *exists = false; return Status::OK();
     case TransactionBuffer::Lookup::kAbsent: break;
   }
   // The writer slot is ours: the latest state cannot change under us.
-  Status s = table->store->db()->Get(ReadOptions(), key, &value);
+  Status s = table->store->db()->Get(ReadOptions(), key, &table->write.probe);
   *exists = s.ok();
   return s.IsNotFound() ? Status::OK() : s;
 }
@@ -853,6 +1116,7 @@ void DiscardStalePending(StrataTable* table, StoreTransaction* txn) {
   if (txn->pending_txid == 0) return;
   table->store->DiscardPending(txn->pending_txid);
   txn->pending_txid = 0;
+  txn->pending.Clear();
 }
 
 int xUpdate(sqlite3_vtab* vtab, int argc, sqlite3_value** argv, sqlite3_int64*) {
@@ -862,31 +1126,39 @@ int xUpdate(sqlite3_vtab* vtab, int argc, sqlite3_value** argv, sqlite3_int64*) 
   if (txn == nullptr) return Fail(table, s);
   DiscardStalePending(table, txn);
 
-  auto old_key = [&]() {
-    std::string key = table->prefix;
+  WriteScratch& scratch = table->write;
+  // The key of the row an UPDATE or DELETE replaces (argv[0], the hidden key column).
+  auto set_old_key = [&](std::string* key) {
+    key->assign(table->prefix);
     const void* blob = sqlite3_value_blob(argv[0]);
-    key.append(static_cast<const char*>(blob), sqlite3_value_bytes(argv[0]));
-    return key;
+    key->append(static_cast<const char*>(blob), sqlite3_value_bytes(argv[0]));
   };
   if (argc == 1) {  // DELETE
-    txn->buffer.Delete(old_key());
+    set_old_key(&scratch.previous_key);
+    txn->buffer.Delete(scratch.previous_key);
     return SQLITE_OK;
   }
 
   // INSERT or UPDATE: convert every column with its affinity, as an ordinary table does.
   const auto& columns = table->schema.columns;
-  std::vector<SqlValue> values(columns.size());
-  std::vector<std::string> buffers(columns.size());
+  std::vector<SqlValue>& values = scratch.values;
+  std::vector<std::string>& buffers = scratch.buffers;
+  values.assign(columns.size(), SqlValue());
+  buffers.resize(columns.size());
   for (size_t i = 0; i < columns.size(); i++) {
-    values[i] = ApplyAffinity(columns[i].affinity, ToSqlValue(argv[2 + i]), &buffers[i]);
+    if (!ApplyHostAffinity(columns[i].affinity, argv[2 + i], &buffers[i], &values[i])) {
+      return SQLITE_NOMEM;
+    }
     if (values[i].is_null() && (columns[i].not_null || table->key_position[i] >= 0)) {
       return FailConstraint(table, SQLITE_CONSTRAINT_NOTNULL,
                             "NOT NULL constraint failed: " + table->table_name + "." +
                                 columns[i].name);
     }
   }
-  std::string key = table->prefix;
-  std::vector<KeyColumnOverride> overrides;
+  std::string& key = scratch.key;
+  key.assign(table->prefix);
+  std::vector<KeyColumnOverride>& overrides = scratch.overrides;
+  overrides.clear();
   for (size_t k = 0; k < table->key_columns.size(); k++) {
     int column = table->key_columns[k];
     AppendKeyColumn(&key, values[column]);
@@ -894,14 +1166,17 @@ int xUpdate(sqlite3_vtab* vtab, int argc, sqlite3_value** argv, sqlite3_int64*) 
       overrides.push_back({static_cast<uint32_t>(k), values[column]});
     }
   }
-  std::vector<SqlValue> row_values;
-  row_values.reserve(table->value_columns.size());
+  std::vector<SqlValue>& row_values = scratch.row_values;
+  row_values.clear();
   for (int column : table->value_columns) row_values.push_back(values[column]);
-  std::string row;
+  std::string& row = scratch.row;
+  row.clear();
   AppendRow(&row, row_values, overrides);
 
   bool is_insert = sqlite3_value_type(argv[0]) == SQLITE_NULL;
-  std::string previous_key = is_insert ? std::string() : old_key();
+  std::string& previous_key = scratch.previous_key;
+  previous_key.clear();
+  if (!is_insert) set_old_key(&previous_key);
   if (is_insert || previous_key != key) {
     bool replace = sqlite3_vtab_on_conflict(table->db) == SQLITE_REPLACE;
     if (!replace) {
@@ -950,9 +1225,10 @@ int xSync(sqlite3_vtab* vtab) {
   }
   int rc = RecordCommitId(table, txn->txid);
   if (rc != SQLITE_OK) return rc;
-  WriteBatch batch;
-  txn->buffer.AppendTo(&batch);
-  Status s = table->store->WritePending(txn->txid, batch);
+  // Kept in txn->pending for xCommit, which applies it from memory.
+  txn->pending.Clear();
+  txn->buffer.AppendTo(&txn->pending);
+  Status s = table->store->WritePending(txn->txid, &txn->pending);
   if (!s.ok()) return Fail(table, s);
   txn->pending_txid = txn->txid;
   return SQLITE_OK;
@@ -964,9 +1240,9 @@ int xCommit(sqlite3_vtab* vtab) {
   if (txn == nullptr) return SQLITE_OK;
   Status s;
   if (txn->pending_txid != 0) {
-    // If this fails the record stays pending and the commit log names it: the next
-    // open applies it.
-    s = table->store->ApplyPending(txn->pending_txid);
+    // What xSync wrote, from memory. If this fails the record stays pending and the
+    // commit log names it: the next open applies it.
+    s = table->store->CommitPending(txn->pending_txid, &txn->pending);
   } else if (!txn->buffer.empty()) {
     WriteBatch batch;
     txn->buffer.AppendTo(&batch);

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <map>
 
+#include "extension/option_text.h"
+
 namespace strata::sql {
 namespace {
 
@@ -16,8 +18,10 @@ constexpr std::string_view kNextTableIdTag = "next_table_id";     // -> 8-byte B
 constexpr std::string_view kNextTxidTag = "next_transaction_id";  // -> 8-byte BE id
 constexpr std::string_view kPendingTag = "pending/";              // + 8-byte BE txid
 constexpr std::string_view kDroppedTag = "dropped/";              // + 4-byte BE table id
+constexpr std::string_view kOwnerTag = "owner";                   // -> owner record
 
 constexpr uint8_t kCatalogEntryVersion = 1;
+constexpr uint8_t kOwnerRecordVersion = 1;
 constexpr uint8_t kPendingRecordVersion = 1;
 constexpr uint8_t kPendingPut = 1;
 constexpr uint8_t kPendingDelete = 0;
@@ -129,21 +133,53 @@ bool DecodeCatalogEntry(std::string_view key, std::string_view value, Store::Tab
   return true;
 }
 
+std::string EncodeOwner(const Store::Owner& owner) {
+  std::string value(1, static_cast<char>(kOwnerRecordVersion));
+  AppendLengthPrefixed(&value, owner.database_id);
+  AppendLengthPrefixed(&value, owner.database_path);
+  return value;
+}
+
+bool DecodeOwner(std::string_view value, Store::Owner* owner) {
+  if (value.empty() || static_cast<uint8_t>(value[0]) != kOwnerRecordVersion) return false;
+  value.remove_prefix(1);
+  std::string_view id, path;
+  if (!ConsumeLengthPrefixed(&value, &id) || !ConsumeLengthPrefixed(&value, &path) ||
+      !value.empty()) {
+    return false;
+  }
+  owner->database_id.assign(id);
+  owner->database_path.assign(path);
+  return true;
+}
+
+// One record of a pending record (docs/store_format.md).
+void AppendPendingPut(std::string* dst, std::string_view key, std::string_view value) {
+  dst->push_back(static_cast<char>(kPendingPut));
+  AppendLengthPrefixed(dst, key);
+  AppendLengthPrefixed(dst, value);
+}
+
+void AppendPendingDelete(std::string* dst, std::string_view key) {
+  dst->push_back(static_cast<char>(kPendingDelete));
+  AppendLengthPrefixed(dst, key);
+}
+
+// The header of a pending record of `count` records.
+std::string PendingRecordHeader(uint32_t count) {
+  std::string header(1, static_cast<char>(kPendingRecordVersion));
+  AppendVarint32(&header, count);
+  return header;
+}
+
 // Serializes a WriteBatch's records into a pending record (docs/store_format.md).
 class PendingEncoder final : public WriteBatch::Handler {
  public:
-  explicit PendingEncoder(uint32_t count) : record_(1, static_cast<char>(kPendingRecordVersion)) {
-    AppendVarint32(&record_, count);
-  }
+  explicit PendingEncoder(uint32_t count) : record_(PendingRecordHeader(count)) {}
   void Put(std::string_view key, std::string_view value) override {
-    record_.push_back(static_cast<char>(kPendingPut));
-    AppendLengthPrefixed(&record_, key);
-    AppendLengthPrefixed(&record_, value);
+    AppendPendingPut(&record_, key, value);
   }
-  void Delete(std::string_view key) override {
-    record_.push_back(static_cast<char>(kPendingDelete));
-    AppendLengthPrefixed(&record_, key);
-  }
+  void Delete(std::string_view key) override { AppendPendingDelete(&record_, key); }
   std::string& record() { return record_; }
 
  private:
@@ -346,17 +382,18 @@ std::string Store::OptionsConflict(const StoreOptions& requested) const {
   if (requested.sync != options_.sync) {
     return conflict("sync", SyncModeName(requested.sync), SyncModeName(options_.sync));
   }
+  // The names and units of the CREATE VIRTUAL TABLE options, not of the fields.
   if (requested.write_buffer_size != options_.write_buffer_size) {
-    return conflict("write_buffer_size", std::to_string(requested.write_buffer_size),
-                    std::to_string(options_.write_buffer_size));
+    return conflict("write_buffer_size", SizeOptionText(requested.write_buffer_size),
+                    SizeOptionText(options_.write_buffer_size));
   }
   if (requested.block_cache_size != options_.block_cache_size) {
-    return conflict("block_cache_size", std::to_string(requested.block_cache_size),
-                    std::to_string(options_.block_cache_size));
+    return conflict("block_cache_size", SizeOptionText(requested.block_cache_size),
+                    SizeOptionText(options_.block_cache_size));
   }
   if (requested.compression_level != options_.compression_level) {
-    return conflict("compression_level", std::to_string(requested.compression_level),
-                    std::to_string(options_.compression_level));
+    return conflict("compression", CompressionOptionText(requested.compression_level),
+                    CompressionOptionText(options_.compression_level));
   }
   if (requested.bloom_bits_per_key != options_.bloom_bits_per_key) {
     return conflict("bloom_bits_per_key", std::to_string(requested.bloom_bits_per_key),
@@ -542,6 +579,143 @@ Status Store::RenameTable(std::string_view old_name, std::string_view new_name) 
   return Status::OK();
 }
 
+// ---- Schema changes whose outcome the main database decides ------------------------
+
+Status Store::PrepareDropTable(std::string_view name, WriteBatch* on_commit) {
+  on_commit->Clear();
+  std::lock_guard<std::mutex> lock(catalog_mutex_);
+  TableEntry entry;
+  Status s = ReadCatalogEntry(name, &entry);
+  if (!s.ok()) return s;
+  // Stale names of the same table (from renames whose outcome was pending) go with it.
+  std::vector<TableEntry> entries;
+  s = ListTables(&entries);
+  if (!s.ok()) return s;
+  for (const TableEntry& other : entries) {
+    if (other.id == entry.id) on_commit->Delete(TableEntryKey(other.name));
+  }
+  on_commit->Put(DroppedKey(entry.id), "");
+  return Status::OK();
+}
+
+Status Store::PrepareRenameTable(std::string_view old_name, std::string_view new_name,
+                                 WriteBatch* on_commit) {
+  on_commit->Clear();
+  std::lock_guard<std::mutex> lock(catalog_mutex_);
+  TableEntry entry;
+  Status s = ReadCatalogEntry(old_name, &entry);
+  if (!s.ok()) return s;
+  const std::string old_key = TableEntryKey(old_name);
+  const std::string new_key = TableEntryKey(new_name);
+  WriteBatch now;
+  bool dropped = false;
+  if (new_key != old_key) {
+    TableEntry other;
+    s = ReadCatalogEntry(new_name, &other);
+    if (s.ok() && other.id != entry.id) {
+      // SQLite let the statement take the name, so no table of SQLite has it.
+      s = RemoveStaleEntry(other, &now, &dropped);
+      if (!s.ok()) return s;
+    } else if (!s.ok() && !s.IsNotFound()) {
+      return s;
+    }
+    on_commit->Delete(old_key);
+  }
+  now.Put(new_key, EncodeCatalogEntry(entry.id, new_name, entry.schema));
+  s = db_->Write(CommitWriteOptions(), &now);
+  if (!s.ok()) {
+    return s.WithContext("store " + path_ + ": renaming table " + std::string(old_name) + " to " +
+                         std::string(new_name));
+  }
+  return Status::OK();
+}
+
+Status Store::RemoveStaleEntry(const TableEntry& entry, WriteBatch* batch, bool* dropped) {
+  std::vector<TableEntry> entries;
+  Status s = ListTables(&entries);
+  if (!s.ok()) return s;
+  const std::string key = TableEntryKey(entry.name);
+  *dropped = true;
+  for (const TableEntry& other : entries) {
+    if (other.id == entry.id && TableEntryKey(other.name) != key) *dropped = false;
+  }
+  batch->Delete(key);
+  if (*dropped) batch->Put(DroppedKey(entry.id), "");
+  return Status::OK();
+}
+
+Status Store::RemoveStaleName(std::string_view name) {
+  WriteBatch batch;
+  bool dropped = false;
+  {
+    std::lock_guard<std::mutex> lock(catalog_mutex_);
+    TableEntry entry;
+    Status s = ReadCatalogEntry(name, &entry);
+    if (s.IsNotFound()) return Status::OK();
+    if (!s.ok()) return s;
+    s = RemoveStaleEntry(entry, &batch, &dropped);
+    if (s.ok()) s = db_->Write(CommitWriteOptions(), &batch);
+    if (!s.ok()) {
+      return s.WithContext("store " + path_ + ": removing stale table " + std::string(name));
+    }
+  }
+  return dropped ? FinishDrops() : Status::OK();
+}
+
+void Store::AddUnresolvedSchemaChange(uint64_t txid) {
+  std::lock_guard<std::mutex> lock(schema_change_mutex_);
+  unresolved_schema_changes_.push_back(txid);
+}
+
+std::vector<uint64_t> Store::UnresolvedSchemaChanges() {
+  std::lock_guard<std::mutex> lock(schema_change_mutex_);
+  return unresolved_schema_changes_;
+}
+
+void Store::ForgetSchemaChanges(uint64_t up_to_txid) {
+  std::lock_guard<std::mutex> lock(schema_change_mutex_);
+  std::erase_if(unresolved_schema_changes_, [&](uint64_t txid) { return txid <= up_to_txid; });
+}
+
+// ---- Owner --------------------------------------------------------------------------
+
+Status Store::ReadOwner(Owner* owner, bool* found) {
+  std::string value;
+  Status s = db_->Get(ReadOptions(), ReservedKey(kOwnerTag), &value);
+  *found = s.ok();
+  if (s.IsNotFound()) return Status::OK();
+  if (!s.ok()) return s.WithContext("store " + path_);
+  if (!DecodeOwner(value, owner)) {
+    return Status::Corruption("store " + path_ + ": owner record is malformed");
+  }
+  return Status::OK();
+}
+
+Status Store::WriteOwner(const Owner& owner) {
+  Status s = db_->Put(CommitWriteOptions(), ReservedKey(kOwnerTag), EncodeOwner(owner));
+  return s.WithContext("store " + path_ + ": recording its database");
+}
+
+Status Store::ClaimOwner(const Owner& wanted, Owner* owner) {
+  std::lock_guard<std::mutex> lock(owner_mutex_);
+  bool found = false;
+  Status s = ReadOwner(owner, &found);
+  if (!s.ok() || found) return s;
+  s = WriteOwner(wanted);
+  if (s.ok()) *owner = wanted;
+  return s;
+}
+
+Status Store::UpdateOwnerPath(const std::string& database_path) {
+  std::lock_guard<std::mutex> lock(owner_mutex_);
+  Owner owner;
+  bool found = false;
+  Status s = ReadOwner(&owner, &found);
+  if (!s.ok() || !found || owner.database_path == database_path) return s;
+  owner.database_path = database_path;
+  return WriteOwner(owner);
+}
+
 // ---- Writer slot --------------------------------------------------------------------
 
 Status Store::BeginWrite(const void* owner, std::chrono::milliseconds timeout) {
@@ -610,6 +784,56 @@ Status Store::WritePending(uint64_t txid, const WriteBatch& batch) {
   std::lock_guard<std::mutex> lock(pending_mutex_);
   s = db_->Put(CommitWriteOptions(), PendingKey(txid), encoder.record());
   return s.WithContext(context);
+}
+
+void Store::PendingTransaction::Put(std::string_view key, std::string_view value) {
+  batch_.Put(key, value);
+  if (batch_.oversized()) return;  // WritePending refuses it: no use encoding the rest
+  AppendPendingPut(&records_, key, value);
+  count_++;
+}
+
+void Store::PendingTransaction::Delete(std::string_view key) {
+  batch_.Delete(key);
+  if (batch_.oversized()) return;
+  AppendPendingDelete(&records_, key);
+  count_++;
+}
+
+void Store::PendingTransaction::Clear() {
+  batch_.Clear();
+  std::string().swap(records_);
+  count_ = 0;
+}
+
+Status Store::WritePending(uint64_t txid, PendingTransaction* txn) {
+  const std::string context = "store " + path_ + ": pending transaction " + std::to_string(txid);
+  if (txn->batch_.oversized()) {
+    return Status::InvalidArgument(context + ": a key or value is too large");
+  }
+  const std::string header = PendingRecordHeader(txn->count_);
+  if (header.size() + txn->records_.size() > WriteBatch::kMaxValueSize) {
+    return Status::InvalidArgument(context + " is larger than " +
+                                   std::to_string(WriteBatch::kMaxValueSize) + " bytes");
+  }
+  // The header goes in front of the records (a memmove, cheap next to the write).
+  txn->records_.insert(0, header);
+  Status s;
+  {
+    std::lock_guard<std::mutex> lock(pending_mutex_);
+    s = db_->Put(CommitWriteOptions(), PendingKey(txid), txn->records_);
+  }
+  std::string().swap(txn->records_);  // written; only the batch is needed from now on
+  return s.WithContext(context);
+}
+
+Status Store::CommitPending(uint64_t txid, PendingTransaction* txn) {
+  std::lock_guard<std::mutex> lock(pending_mutex_);
+  txn->batch_.Delete(PendingKey(txid));
+  // Not synced, as in ApplyPending: the pending record is as durable as the sync mode
+  // promises, and recovery applies it if this write is lost.
+  Status s = db_->Write(WriteOptions(), &txn->batch_);
+  return s.WithContext("store " + path_ + ": applying pending transaction " + std::to_string(txid));
 }
 
 Status Store::ReadPending(uint64_t txid, std::string* record, bool* found) {

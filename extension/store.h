@@ -6,14 +6,16 @@
 //
 // Key space of a store (docs/store_format.md has the byte layouts):
 //   TableKeyPrefix(0) + ...   the reserved range: catalog entries, id counters, pending
-//                             transactions, drops in progress. Never a table's row.
+//                             transactions, drops in progress, the owning database.
+//                             Never a table's row.
 //   TableKeyPrefix(id) + ...  the rows of table `id` (ids start at 1, never reused), so
 //                             one table is one contiguous key range.
 //
 // Commit protocol (the glue drives it; see the SQLite extension issue): at xSync the
 // transaction's writes become one durable PENDING record (WritePending) and its id is
 // recorded in a shadow table of the main database, inside the main database's own
-// transaction; at xCommit the record is applied (ApplyPending). After a crash the glue
+// transaction; at xCommit the transaction is applied from memory (CommitPending, from the
+// PendingTransaction the record was encoded from). After a crash the glue
 // lists what is still pending (ListPending) and applies the ids the main database
 // committed, discarding the others -- before any new transaction writes the store, as
 // applying an old record after newer writes would overwrite them.
@@ -91,8 +93,10 @@ class Store {
                         std::shared_ptr<Store>* store);
 
   // Empty if `requested` equals the options this store was opened with; otherwise names
-  // the first differing option, e.g. "sync=off was asked but the store is open with
-  // sync=full".
+  // the first differing option as a user writes it in CREATE VIRTUAL TABLE, e.g.
+  // "sync=off was asked but store <path> is open with sync=full",
+  // "write_buffer_size=1MiB was asked but store <path> is open with write_buffer_size=64MiB",
+  // "compression=none was asked but store <path> is open with compression=zstd:1".
   std::string OptionsConflict(const StoreOptions& requested) const;
 
   Store(const Store&) = delete;
@@ -120,7 +124,7 @@ class Store {
   Status CreateTable(std::string_view name, std::string_view schema, TableEntry* entry);
   // NotFound if absent.
   Status FindTable(std::string_view name, TableEntry* entry);
-  // Every table, ordered by lowercased name.
+  // Every entry, ordered by lowercased name (stale names included, see below).
   Status ListTables(std::vector<TableEntry>* entries);
   // Removes the entry and deletes every row of the table. The entry's removal is atomic
   // and records the drop, so a crash part way through the row deletion is finished by
@@ -130,6 +134,58 @@ class Store {
   // Atomic. NotFound if old_name is absent; InvalidArgument if new_name names another
   // table. Renaming to another spelling of the same name just changes the spelling.
   Status RenameTable(std::string_view old_name, std::string_view new_name);
+
+  // ---- Schema changes whose outcome the main database decides ----------------------
+  // DROP TABLE and ALTER TABLE ... RENAME run inside a statement of the main database,
+  // and no virtual-table callback reports whether that statement's transaction commits.
+  // So these write at once only what is right whichever way it ends, and return the
+  // rest in *on_commit for the commit protocol: written as a pending transaction
+  // (WritePending) whose id the statement records in the main database, and applied
+  // only if that commits (ApplyPending; then FinishDrops deletes a dropped table's
+  // rows). A catalog may therefore hold stale names: names SQLite no longer has, left
+  // by a CREATE or RENAME that did not commit or by a DROP not applied yet.
+  //
+  // Writes nothing now; *on_commit removes every name of the table and marks its id
+  // dropped. NotFound if absent.
+  Status PrepareDropTable(std::string_view name, WriteBatch* on_commit);
+  // Adds new_name as a second name of old_name's table now (replacing a stale entry of
+  // that name, see RemoveStaleName), so the table is found under whichever name SQLite
+  // ends up with; *on_commit removes old_name. Another spelling of the same name changes
+  // the spelling now and leaves *on_commit empty. NotFound if old_name is absent.
+  Status PrepareRenameTable(std::string_view old_name, std::string_view new_name,
+                            WriteBatch* on_commit);
+  // Removes the stale entry `name` (the caller knows SQLite has no such table). The
+  // table's rows are deleted too, unless another name still refers to them (a RENAME
+  // whose outcome is pending). OK if absent.
+  Status RemoveStaleName(std::string_view name);
+  // Deletes the rows of every table marked dropped; a crash part way is finished by the
+  // next call (Acquire calls it when it opens the store).
+  Status FinishDrops();
+
+  // The pending transactions of schema changes (PrepareDropTable, PrepareRenameTable)
+  // this process wrote and has not resolved: their statements may have committed
+  // without anyone applying them. Resolving them needs the main database's commit log,
+  // which only the glue can read.
+  void AddUnresolvedSchemaChange(uint64_t txid);
+  std::vector<uint64_t> UnresolvedSchemaChanges();
+  void ForgetSchemaChanges(uint64_t up_to_txid);  // forgets every id <= up_to_txid
+
+  // ---- Owner: the one database whose tables live in the store -----------------------
+  // The commit log that decides the store's pending transactions lives in one database,
+  // so a store belongs to one database. The database keeps a random id; the store
+  // keeps the same id and where that database was last seen.
+  struct Owner {
+    std::string database_id;
+    std::string database_path;  // empty for an in-memory database
+  };
+  // *found is false if the store records no owner (new, or made before owners were
+  // recorded).
+  Status ReadOwner(Owner* owner, bool* found);
+  // Records `wanted` if the store has no owner yet, atomically; *owner gets the owner in
+  // effect (wanted, or the one recorded before).
+  Status ClaimOwner(const Owner& wanted, Owner* owner);
+  // Records a new path for the owner (the database moved together with its store).
+  Status UpdateOwnerPath(const std::string& database_path);
 
   // The 4-byte big-endian id that starts every row key of table `id`.
   static std::string TableKeyPrefix(uint32_t id);
@@ -159,6 +215,35 @@ class Store {
   // too, as the log is sequential). OK if there is no such record (already applied or
   // discarded). Corruption naming the txid if the record does not decode.
   Status ApplyPending(uint64_t txid);
+
+  // One transaction's writes in the two forms the commit protocol needs, built in one
+  // pass (a WriteBatch::Handler: give it the records in order): the pending record that
+  // WritePending makes durable at xSync, and the batch that CommitPending writes at
+  // xCommit straight from memory, so a committing transaction never reads its record
+  // back. Encoding both at once costs less than building the batch and encoding it.
+  class PendingTransaction final : public WriteBatch::Handler {
+   public:
+    void Put(std::string_view key, std::string_view value) override;
+    void Delete(std::string_view key) override;
+    void Clear();
+    uint32_t count() const { return count_; }
+
+   private:
+    friend class Store;
+    WriteBatch batch_;
+    std::string records_;  // the pending record without its header (docs/store_format.md)
+    uint32_t count_ = 0;
+  };
+  // WritePending for a PendingTransaction. The record's bytes are released once written;
+  // the batch stays for CommitPending.
+  Status WritePending(uint64_t txid, PendingTransaction* txn);
+  // Commits pending transaction `txid` from `txn`, the PendingTransaction its
+  // WritePending wrote (unchanged since): writes exactly what ApplyPending(txid) would,
+  // txn's batch plus the deletion of the pending record, atomically and not synced, but
+  // without reading and decoding the record. If the write fails the record stays
+  // pending, and whoever resolves pending transactions next (the next open) applies it
+  // from the record if the main database committed it.
+  Status CommitPending(uint64_t txid, PendingTransaction* txn);
   // Deletes pending transaction `txid` unapplied (not synced: if it reappears after a
   // crash, recovery discards it again). OK if absent.
   Status DiscardPending(uint64_t txid);
@@ -182,8 +267,12 @@ class Store {
   // Opens the engine and finishes drops a crash interrupted.
   Status Open(const std::string& db_path);
   Status LoadTransactionIdReservation();
-  Status FinishDrops();
   Status DeleteTableRows(uint32_t id);
+  // Adds to *batch the removal of stale entry `entry` and, unless another entry names
+  // its id, the drop marker of the id; *dropped says whether it added the marker.
+  // Requires catalog_mutex_.
+  Status RemoveStaleEntry(const TableEntry& entry, WriteBatch* batch, bool* dropped);
+  Status WriteOwner(const Owner& owner);
   Status ReadCatalogEntry(std::string_view name, TableEntry* entry);
   Status ReadPending(uint64_t txid, std::string* record, bool* found);
 
@@ -202,6 +291,11 @@ class Store {
   std::mutex writer_mutex_;
   std::condition_variable writer_released_;
   const void* writer_ = nullptr;  // guarded by writer_mutex_
+
+  std::mutex schema_change_mutex_;
+  std::vector<uint64_t> unresolved_schema_changes_;  // guarded by schema_change_mutex_
+
+  std::mutex owner_mutex_;  // serializes ClaimOwner's read and write
 
   std::mutex txid_mutex_;
   uint64_t next_txid_ = 1;      // guarded by txid_mutex_

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <utility>
 
+#include "extension/option_text.h"
+
 namespace strata::sql {
 namespace {
 
@@ -694,18 +696,6 @@ bool ParseInt(std::string_view text, int min, int max, int* out) {
   return true;
 }
 
-// "64MiB" for whole MiB, "64KiB" for whole KiB, else the byte count.
-std::string SizeText(size_t bytes) {
-  if (bytes != 0 && bytes % (size_t{1} << 30) == 0) return std::to_string(bytes >> 30) + "GiB";
-  if (bytes != 0 && bytes % (size_t{1} << 20) == 0) return std::to_string(bytes >> 20) + "MiB";
-  if (bytes != 0 && bytes % (size_t{1} << 10) == 0) return std::to_string(bytes >> 10) + "KiB";
-  return std::to_string(bytes);
-}
-
-std::string CompressionText(int level) {
-  return level == 0 ? "none" : "zstd:" + std::to_string(level);
-}
-
 Status ParseOption(std::string_view table, std::string_view name, std::string_view value,
                    TableOptions* options) {
   const std::string key = AsciiLowerCopy(name);
@@ -1073,9 +1063,9 @@ const char* CollationName(Collation collation) {
 
 std::string TableOptions::ToString() const {
   return std::string("sync=") + SyncModeName(sync) +
-         ", write_buffer_size=" + SizeText(write_buffer_size) +
-         ", block_cache_size=" + SizeText(block_cache_size) +
-         ", compression=" + CompressionText(compression_level) +
+         ", write_buffer_size=" + SizeOptionText(write_buffer_size) +
+         ", block_cache_size=" + SizeOptionText(block_cache_size) +
+         ", compression=" + CompressionOptionText(compression_level) +
          ", bloom_bits_per_key=" + std::to_string(bloom_bits_per_key) + ", dir='" + dir + "'";
 }
 
@@ -1096,15 +1086,16 @@ bool CompareOptions(const TableOptions& a, const TableOptions& b, const char* a_
     return differ("sync", SyncModeName(a.sync), SyncModeName(b.sync));
   }
   if (which(a.given.write_buffer_size) && a.write_buffer_size != b.write_buffer_size) {
-    return differ("write_buffer_size", SizeText(a.write_buffer_size),
-                  SizeText(b.write_buffer_size));
+    return differ("write_buffer_size", SizeOptionText(a.write_buffer_size),
+                  SizeOptionText(b.write_buffer_size));
   }
   if (which(a.given.block_cache_size) && a.block_cache_size != b.block_cache_size) {
-    return differ("block_cache_size", SizeText(a.block_cache_size), SizeText(b.block_cache_size));
+    return differ("block_cache_size", SizeOptionText(a.block_cache_size),
+                  SizeOptionText(b.block_cache_size));
   }
   if (which(a.given.compression) && a.compression_level != b.compression_level) {
-    return differ("compression", CompressionText(a.compression_level),
-                  CompressionText(b.compression_level));
+    return differ("compression", CompressionOptionText(a.compression_level),
+                  CompressionOptionText(b.compression_level));
   }
   if (which(a.given.bloom_bits_per_key) && a.bloom_bits_per_key != b.bloom_bits_per_key) {
     return differ("bloom_bits_per_key", std::to_string(a.bloom_bits_per_key),

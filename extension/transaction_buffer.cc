@@ -1,15 +1,25 @@
 #include "extension/transaction_buffer.h"
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 namespace strata::sql {
 
-TransactionBuffer::EntryMap::iterator TransactionBuffer::RecordUndo(std::string_view key) {
-  auto it = entries_.find(key);
+TransactionBuffer::EntryMap::iterator TransactionBuffer::PrepareChange(std::string_view key) {
+  auto it = entries_.lower_bound(key);
+  const bool existed = it != entries_.end() && it->first == key;
+  if (!existed) {
+    char* bytes = static_cast<char*>(arena_.allocate(key.size(), 1));
+    if (!key.empty()) std::memcpy(bytes, key.data(), key.size());
+    it = entries_.emplace_hint(it, std::string_view(bytes, key.size()), std::nullopt);
+  } else {
+    entry_bytes_ -= EntryBytes(it->first, it->second);
+  }
   if (!savepoints_.empty()) {
-    UndoRecord record{std::string(key), it != entries_.end(), std::nullopt};
-    if (record.existed) record.previous = it->second;
+    // The old value moves into the undo log; the caller writes a fresh one.
+    UndoRecord record{it->first, existed, std::nullopt};
+    if (existed) record.previous = std::move(it->second);
     undo_bytes_ += UndoBytes(record);
     undo_.push_back(std::move(record));
   }
@@ -17,25 +27,19 @@ TransactionBuffer::EntryMap::iterator TransactionBuffer::RecordUndo(std::string_
 }
 
 void TransactionBuffer::Put(std::string_view key, std::string_view value) {
-  auto it = RecordUndo(key);
-  if (it == entries_.end()) {
-    entries_.emplace(std::string(key), std::string(value));
+  auto it = PrepareChange(key);
+  if (it->second) {
+    it->second->assign(value);  // reuses the old value's memory
   } else {
-    entry_bytes_ -= EntryBytes(it->first, it->second);
-    it->second.emplace(value);
+    it->second.emplace(value, &arena_);
   }
   entry_bytes_ += key.size() + value.size();
   generation_++;
 }
 
 void TransactionBuffer::Delete(std::string_view key) {
-  auto it = RecordUndo(key);
-  if (it == entries_.end()) {
-    entries_.emplace(std::string(key), std::nullopt);
-  } else {
-    entry_bytes_ -= EntryBytes(it->first, it->second);
-    it->second.reset();
-  }
+  auto it = PrepareChange(key);
+  it->second.reset();
   entry_bytes_ += key.size();
   generation_++;
 }
@@ -44,7 +48,7 @@ TransactionBuffer::Lookup TransactionBuffer::Get(std::string_view key, std::stri
   auto it = entries_.find(key);
   if (it == entries_.end()) return Lookup::kAbsent;
   if (!it->second) return Lookup::kDeleted;
-  value->assign(*it->second);
+  if (value != nullptr) value->assign(*it->second);
   return Lookup::kValue;
 }
 
@@ -76,7 +80,9 @@ void TransactionBuffer::RollbackTo(int n) {
       it->second = std::move(record.previous);
       entry_bytes_ += EntryBytes(it->first, it->second);
     } else {
+      const std::string_view key = it->first;
       entries_.erase(it);
+      arena_.deallocate(const_cast<char*>(key.data()), key.size(), 1);
     }
     undo_.pop_back();
   }
@@ -96,6 +102,7 @@ void TransactionBuffer::Release(int n) {
 void TransactionBuffer::Clear() {
   entries_.clear();
   undo_.clear();
+  arena_.Release();
   savepoints_.clear();
   entry_bytes_ = 0;
   undo_bytes_ = 0;
@@ -108,6 +115,16 @@ void TransactionBuffer::AppendTo(WriteBatch* batch) const {
       batch->Put(key, *value);
     } else {
       batch->Delete(key);
+    }
+  }
+}
+
+void TransactionBuffer::AppendTo(WriteBatch::Handler* handler) const {
+  for (const auto& [key, value] : entries_) {
+    if (value) {
+      handler->Put(key, *value);
+    } else {
+      handler->Delete(key);
     }
   }
 }

@@ -8,6 +8,12 @@
 // (the key and its previous state); a savepoint is a position in that log. With no
 // savepoint open nothing is recorded.
 //
+// Every write of a transaction passes through Put or Delete, so they are kept cheap:
+// one tree search each; the tree's nodes, keys and values live in a RecyclingArena
+// (no malloc per write, memory given back by a rollback or an overwrite is reused, and
+// Clear frees everything at once); an overwrite under a savepoint moves the old value
+// into the undo log instead of copying it.
+//
 // Not thread-safe: one SQLite connection uses it, from one thread at a time.
 //
 // May include: the C++ standard library and lsm/include/strata/ headers only.
@@ -17,11 +23,13 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <memory_resource>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "extension/recycling_arena.h"
 #include "strata/iterator.h"
 #include "strata/write_batch.h"
 
@@ -41,6 +49,7 @@ class TransactionBuffer {
     kValue,    // the transaction wrote the key: *value holds it
     kDeleted,  // the transaction deleted the key
   };
+  // `value` may be null when only the key's state is wanted (nothing is copied then).
   Lookup Get(std::string_view key, std::string* value) const;
 
   // Opens savepoint level n. If level n is already open (several strata tables share
@@ -61,11 +70,16 @@ class TransactionBuffer {
   // Bytes of buffered keys and values plus those kept for undoing to savepoints: the
   // memory the buffer holds, not counting allocator and container overhead.
   size_t ApproximateSize() const { return entry_bytes_ + undo_bytes_; }
+  // Bytes of memory the buffered entries hold from the system (their arena), which a
+  // rollback or an overwrite gives back for reuse rather than to the system.
+  size_t MemoryUsage() const { return arena_.bytes_held(); }
   // Increases on every change of the buffered contents.
   uint64_t generation() const { return generation_; }
 
   // Appends every buffered put and delete to *batch, in key order.
   void AppendTo(WriteBatch* batch) const;
+  // Hands every buffered put and delete to *handler, in key order.
+  void AppendTo(WriteBatch::Handler* handler) const;
 
   // An iterator over `base` (user keys of the store at some snapshot, e.g. from
   // DB::NewIterator) overlaid with this buffer: buffered puts replace or add entries,
@@ -83,26 +97,32 @@ class TransactionBuffer {
  private:
   class MergedIterator;
 
-  // nullopt: deleted by the transaction. Transparent comparator for string_view lookups.
-  using EntryMap = std::map<std::string, std::optional<std::string>, std::less<>>;
+  // A buffered value, in arena_; nullopt: deleted by the transaction.
+  using Value = std::optional<std::pmr::string>;
+  // Keys point into arena_ (allocated by PrepareChange, given back when a rollback
+  // erases their entry).
+  using EntryMap = std::pmr::map<std::string_view, Value>;
 
   // How to restore one key when a savepoint is rolled back.
   struct UndoRecord {
-    std::string key;
-    bool existed;                         // false: erase the key from entries_
-    std::optional<std::string> previous;  // its state when existed
+    std::string_view key;  // the entry's key bytes
+    bool existed;          // false: erase the key from entries_
+    Value previous;        // its state when existed
   };
 
-  // Records the key's current state if a savepoint is open; returns its entry or end().
-  EntryMap::iterator RecordUndo(std::string_view key);
-  static size_t EntryBytes(std::string_view key, const std::optional<std::string>& value) {
+  // The entry of `key`, created (state: deleted) if absent; first records the key's
+  // current state if a savepoint is open and accounts for the entry's old size.
+  EntryMap::iterator PrepareChange(std::string_view key);
+  static size_t EntryBytes(std::string_view key, const Value& value) {
     return key.size() + (value ? value->size() : 0);
   }
   static size_t UndoBytes(const UndoRecord& record) {
     return record.key.size() + (record.previous ? record.previous->size() : 0);
   }
 
-  EntryMap entries_;
+  // Declared first: destroyed after entries_ and undo_, which allocate from it.
+  RecyclingArena arena_;
+  EntryMap entries_{&arena_};
   std::vector<UndoRecord> undo_;
   std::vector<size_t> savepoints_;  // savepoints_[n]: undo_ size when level n was opened
   size_t entry_bytes_ = 0;

@@ -14,6 +14,18 @@
 // Then the next round continues the same database. Rounds run in rollback-journal and
 // WAL mode, with sync=full and PRAGMA synchronous=FULL.
 //
+// Random kills reach the commit protocol's windows only by chance, so the same child
+// also dies at exact steps of the commit of its last transaction (KillAtStep tests):
+//   after xSync:        every xSync wrote its pending record; the main database has not
+//                       committed (SQLite's commit hook runs in between): recovery must
+//                       discard the record;
+//   after main commit:  the main database's commit is durable and no xCommit has run (a
+//                       VFS shim dies when the database file is told
+//                       SQLITE_FCNTL_COMMIT_PHASETWO, which SQLite sends right before it
+//                       calls the xCommits): recovery must apply the record;
+//   after xCommit:      COMMIT returned: xCommit applied the transaction from memory,
+//                       unsynced, and deleted the record in the same write.
+//
 // The child is this test binary re-executed (fork + exec of /proc/self/exe) with
 // STRATA_SQL_CRASH_CHILD set, which a static initializer turns into the workload
 // before gtest starts. Re-executing, not just forking, gives the child a fresh copy
@@ -29,13 +41,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ostream>
 #include <random>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "extension/store.h"
@@ -46,7 +62,23 @@ namespace strata {
 namespace {
 
 constexpr const char* kChildVariable = "STRATA_SQL_CRASH_CHILD";
+constexpr const char* kStepChildVariable = "STRATA_SQL_CRASH_STEP_CHILD";
 constexpr int kChildAckFd = 100;  // the pipe's write end in the child
+
+// Where the step child dies (see the file comment).
+enum class KillStep { kAfterXSync, kAfterMainCommit, kAfterXCommit };
+
+const char* KillStepName(KillStep step) {
+  switch (step) {
+    case KillStep::kAfterXSync:
+      return "after-xsync";
+    case KillStep::kAfterMainCommit:
+      return "after-main-commit";
+    case KillStep::kAfterXCommit:
+      return "after-xcommit";
+  }
+  return "?";
+}
 
 // ---------------------------------------------------------------------------------
 // The child.
@@ -63,18 +95,13 @@ void ChildRun(const test::SqliteDb& db, const std::string& sql) {
   if (!r.ok()) ChildFail(sql + ": " + r.ToString());
 }
 
-// Runs transactions until killed. `spec` is "<journal mode>:<database path>".
-[[noreturn]] void RunChild(const std::string& spec) {
-  size_t colon = spec.find(':');
-  if (colon == std::string::npos) ChildFail("bad spec " + spec);
-  std::string journal_mode = spec.substr(0, colon);
-  std::string path = spec.substr(colon + 1);
-  test::SqliteDb db;
+// Opens the database and creates the tables if missing.
+void ChildSetup(test::SqliteDb* db, const std::string& journal_mode, const std::string& path) {
   std::string error;
-  if (!db.Open(path, &error) || !test::LoadStrata(&db, &error)) ChildFail(error);
-  ChildRun(db, "PRAGMA journal_mode=" + journal_mode);
-  ChildRun(db, "PRAGMA synchronous=FULL");
-  ChildRun(db,
+  if (!db->Open(path, &error) || !test::LoadStrata(db, &error)) ChildFail(error);
+  ChildRun(*db, "PRAGMA journal_mode=" + journal_mode);
+  ChildRun(*db, "PRAGMA synchronous=FULL");
+  ChildRun(*db,
            "CREATE VIRTUAL TABLE IF NOT EXISTS s1 USING strata(id INTEGER PRIMARY KEY, v TEXT, "
            "sync=full);"
            "CREATE VIRTUAL TABLE IF NOT EXISTS s2 USING strata(id INTEGER, part INTEGER, v BLOB, "
@@ -84,27 +111,36 @@ void ChildRun(const test::SqliteDb& db, const std::string& sql) {
            "CREATE TABLE IF NOT EXISTS o_counter(k INTEGER PRIMARY KEY, n);"
            "INSERT OR IGNORE INTO s_counter VALUES (0, 0);"
            "INSERT OR IGNORE INTO o_counter VALUES (0, 0)");
+}
+
+// The id of the next transaction: one more than the last one present.
+int64_t ChildNextId(const test::SqliteDb& db) {
   test::SqlResult last = db.Run("SELECT coalesce(max(id), 0) FROM o");
   if (!last.ok()) ChildFail(last.ToString());
-  int64_t id = std::stoll(last.rows[0][0].substr(4)) + 1;  // "int:N"
-  for (;; id++) {
-    std::string n = std::to_string(id);
-    std::string payload = "'transaction " + n + " " + std::string(id % 200, 'x') + "'";
-    ChildRun(db,
-             "BEGIN;"
-             "INSERT INTO s1 VALUES (" +
-                 n + ", " + payload +
-                 ");"
-                 "INSERT INTO s2 VALUES (" +
-                 n + ", 1, randomblob(" + std::to_string(id % 300) +
-                 "));"
-                 "INSERT INTO o VALUES (" +
-                 n + ", " + payload +
-                 ");"
-                 "UPDATE s_counter SET n = n + 1 WHERE k = 0;"
-                 "UPDATE o_counter SET n = n + 1 WHERE k = 0;"
-                 "COMMIT");
-    std::string ack = n + "\n";
+  return std::stoll(last.rows[0][0].substr(4)) + 1;  // "int:N"
+}
+
+// The statements of transaction `id`, between its BEGIN and its COMMIT.
+std::string TransactionBody(int64_t id) {
+  std::string n = std::to_string(id);
+  std::string payload = "'transaction " + n + " " + std::string(id % 200, 'x') + "'";
+  std::string sql = "INSERT INTO s1 VALUES (" + n + ", " + payload + ");";
+  sql += "INSERT INTO s2 VALUES (" + n + ", 1, randomblob(" + std::to_string(id % 300) + "));";
+  sql += "INSERT INTO o VALUES (" + n + ", " + payload + ");";
+  sql += "UPDATE s_counter SET n = n + 1 WHERE k = 0;";
+  sql += "UPDATE o_counter SET n = n + 1 WHERE k = 0;";
+  return sql;
+}
+
+// Runs transactions until killed. `spec` is "<journal mode>:<database path>".
+[[noreturn]] void RunChild(const std::string& spec) {
+  size_t colon = spec.find(':');
+  if (colon == std::string::npos) ChildFail("bad spec " + spec);
+  test::SqliteDb db;
+  ChildSetup(&db, spec.substr(0, colon), spec.substr(colon + 1));
+  for (int64_t id = ChildNextId(db);; id++) {
+    ChildRun(db, "BEGIN;" + TransactionBody(id) + "COMMIT");
+    std::string ack = std::to_string(id) + "\n";
     if (write(kChildAckFd, ack.data(), ack.size()) != static_cast<ssize_t>(ack.size())) _exit(1);
     // Now and then move the store's memtable into an SSTable, so recovery meets
     // transactions in tables, in the log, and pending.
@@ -112,8 +148,139 @@ void ChildRun(const test::SqliteDb& db, const std::string& sql) {
   }
 }
 
+// ---- The step child's kill points ----------------------------------------------------
+
+std::atomic<bool> kill_in_commit_hook{false};
+std::atomic<bool> kill_at_commit_phase_two{false};
+
+int KillingCommitHook(void*) {
+  if (kill_in_commit_hook) raise(SIGKILL);
+  return 0;
+}
+
+// A VFS that passes everything to the default one, except that a main database file
+// kills the process when SQLite tells it the commit is complete
+// (SQLITE_FCNTL_COMMIT_PHASETWO), once kill_at_commit_phase_two is set.
+sqlite3_vfs* real_vfs = nullptr;
+sqlite3_vfs killing_vfs;
+sqlite3_io_methods killing_methods;
+
+struct KillingFile {
+  sqlite3_file base;
+  sqlite3_file* real;  // the default VFS's file, allocated right after this struct
+  bool main_db;
+};
+
+sqlite3_file* Real(sqlite3_file* file) { return reinterpret_cast<KillingFile*>(file)->real; }
+
+int KillingFileControl(sqlite3_file* file, int op, void* arg) {
+  if (op == SQLITE_FCNTL_COMMIT_PHASETWO && reinterpret_cast<KillingFile*>(file)->main_db &&
+      kill_at_commit_phase_two) {
+    raise(SIGKILL);
+  }
+  return Real(file)->pMethods->xFileControl(Real(file), op, arg);
+}
+
+int KillingOpen(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags,
+                int* out_flags) {
+  auto* killing = reinterpret_cast<KillingFile*>(file);
+  killing->real = reinterpret_cast<sqlite3_file*>(killing + 1);
+  killing->main_db = (flags & SQLITE_OPEN_MAIN_DB) != 0;
+  int rc = real_vfs->xOpen(real_vfs, name, killing->real, flags, out_flags);
+  killing->base.pMethods = killing->real->pMethods != nullptr ? &killing_methods : nullptr;
+  return rc;
+}
+
+// Makes the killing VFS the default; only the child calls it, once.
+void RegisterKillingVfs() {
+  real_vfs = sqlite3_vfs_find(nullptr);
+  killing_vfs = *real_vfs;
+  killing_vfs.zName = "strata_crash_test";
+  killing_vfs.szOsFile = static_cast<int>(sizeof(KillingFile)) + real_vfs->szOsFile;
+  killing_vfs.xOpen = KillingOpen;
+  killing_methods.iVersion = 3;
+  killing_methods.xClose = [](sqlite3_file* f) { return Real(f)->pMethods->xClose(Real(f)); };
+  killing_methods.xRead = [](sqlite3_file* f, void* p, int n, sqlite3_int64 o) {
+    return Real(f)->pMethods->xRead(Real(f), p, n, o);
+  };
+  killing_methods.xWrite = [](sqlite3_file* f, const void* p, int n, sqlite3_int64 o) {
+    return Real(f)->pMethods->xWrite(Real(f), p, n, o);
+  };
+  killing_methods.xTruncate = [](sqlite3_file* f, sqlite3_int64 size) {
+    return Real(f)->pMethods->xTruncate(Real(f), size);
+  };
+  killing_methods.xSync = [](sqlite3_file* f, int flags) {
+    return Real(f)->pMethods->xSync(Real(f), flags);
+  };
+  killing_methods.xFileSize = [](sqlite3_file* f, sqlite3_int64* size) {
+    return Real(f)->pMethods->xFileSize(Real(f), size);
+  };
+  killing_methods.xLock = [](sqlite3_file* f, int l) {
+    return Real(f)->pMethods->xLock(Real(f), l);
+  };
+  killing_methods.xUnlock = [](sqlite3_file* f, int l) {
+    return Real(f)->pMethods->xUnlock(Real(f), l);
+  };
+  killing_methods.xCheckReservedLock = [](sqlite3_file* f, int* out) {
+    return Real(f)->pMethods->xCheckReservedLock(Real(f), out);
+  };
+  killing_methods.xFileControl = KillingFileControl;
+  killing_methods.xSectorSize = [](sqlite3_file* f) {
+    return Real(f)->pMethods->xSectorSize(Real(f));
+  };
+  killing_methods.xDeviceCharacteristics = [](sqlite3_file* f) {
+    return Real(f)->pMethods->xDeviceCharacteristics(Real(f));
+  };
+  killing_methods.xShmMap = [](sqlite3_file* f, int region, int size, int extend,
+                               void volatile** out) {
+    return Real(f)->pMethods->xShmMap(Real(f), region, size, extend, out);
+  };
+  killing_methods.xShmLock = [](sqlite3_file* f, int offset, int n, int flags) {
+    return Real(f)->pMethods->xShmLock(Real(f), offset, n, flags);
+  };
+  killing_methods.xShmBarrier = [](sqlite3_file* f) { Real(f)->pMethods->xShmBarrier(Real(f)); };
+  killing_methods.xShmUnmap = [](sqlite3_file* f, int remove) {
+    return Real(f)->pMethods->xShmUnmap(Real(f), remove);
+  };
+  killing_methods.xFetch = [](sqlite3_file* f, sqlite3_int64 offset, int n, void** out) {
+    return Real(f)->pMethods->xFetch(Real(f), offset, n, out);
+  };
+  killing_methods.xUnfetch = [](sqlite3_file* f, sqlite3_int64 offset, void* p) {
+    return Real(f)->pMethods->xUnfetch(Real(f), offset, p);
+  };
+  if (real_vfs->iVersion < 3 || sqlite3_vfs_register(&killing_vfs, /*makeDflt=*/1) != SQLITE_OK) {
+    ChildFail("cannot register the killing VFS");
+  }
+}
+
+// Commits `committed` transactions, then dies at `step` of the next one's commit.
+// `spec` is "<kill step>:<committed>:<journal mode>:<database path>".
+[[noreturn]] void RunStepChild(const std::string& spec) {
+  size_t a = spec.find(':');
+  size_t b = a == std::string::npos ? a : spec.find(':', a + 1);
+  size_t c = b == std::string::npos ? b : spec.find(':', b + 1);
+  if (c == std::string::npos) ChildFail("bad spec " + spec);
+  const std::string step = spec.substr(0, a);
+  const int64_t committed = std::stoll(spec.substr(a + 1, b - a - 1));
+  RegisterKillingVfs();
+  test::SqliteDb db;
+  ChildSetup(&db, spec.substr(b + 1, c - b - 1), spec.substr(c + 1));
+  sqlite3_commit_hook(db.get(), KillingCommitHook, nullptr);
+  int64_t id = ChildNextId(db);
+  for (int64_t i = 0; i < committed; i++, id++) {
+    ChildRun(db, "BEGIN;" + TransactionBody(id) + "COMMIT");
+  }
+  ChildRun(db, "BEGIN;" + TransactionBody(id));
+  kill_in_commit_hook = step == KillStepName(KillStep::kAfterXSync);
+  kill_at_commit_phase_two = step == KillStepName(KillStep::kAfterMainCommit);
+  ChildRun(db, "COMMIT");
+  if (step == KillStepName(KillStep::kAfterXCommit)) raise(SIGKILL);
+  ChildFail("the commit did not reach kill step " + step);
+}
+
 // Runs before gtest's main: in the child, the workload replaces the tests.
 const bool kIsChild = [] {
+  if (const char* spec = std::getenv(kStepChildVariable)) RunStepChild(spec);
   const char* spec = std::getenv(kChildVariable);
   if (spec == nullptr) return false;
   RunChild(spec);
@@ -132,16 +299,19 @@ int Rounds() {
   return text != nullptr ? std::atoi(text) : 12;
 }
 
-// Starts the child on `path`; returns its pid and the read end of its ack pipe.
-pid_t StartChild(const std::string& journal_mode, const std::string& path, int* ack_fd) {
+// Starts a child with environment variable `name` (kChildVariable or
+// kStepChildVariable) set to `spec`; returns its pid and the read end of its ack pipe.
+pid_t StartChild(const char* name, const std::string& spec, int* ack_fd) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return -1;
   // Everything the child needs is built before fork: between fork and exec only
   // async-signal-safe calls.
-  std::string variable = std::string(kChildVariable) + "=" + journal_mode + ":" + path;
+  std::string variable = std::string(name) + "=" + spec;
   std::vector<std::string> environment;
   for (char** e = environ; *e != nullptr; e++) {
-    if (std::strncmp(*e, kChildVariable, std::strlen(kChildVariable)) != 0) {
+    std::string_view entry(*e);
+    if (!entry.starts_with(std::string(kChildVariable) + "=") &&
+        !entry.starts_with(std::string(kStepChildVariable) + "=")) {
       environment.push_back(*e);
     }
   }
@@ -247,7 +417,7 @@ void RunCrashRounds(const std::string& journal_mode) {
   for (int round = 0; round < Rounds(); round++) {
     SCOPED_TRACE("round " + std::to_string(round));
     int fd = -1;
-    pid_t child = StartChild(journal_mode, path, &fd);
+    pid_t child = StartChild(kChildVariable, journal_mode + ":" + path, &fd);
     ASSERT_GT(child, 0) << std::strerror(errno);
     FILE* acks_in = fdopen(fd, "r");
     ASSERT_NE(acks_in, nullptr);
@@ -297,6 +467,66 @@ TEST(SqlCrashTest, KilledWriterLeavesStrataAndOrdinaryTablesInStepWithRollbackJo
 TEST(SqlCrashTest, KilledWriterLeavesStrataAndOrdinaryTablesInStepWithWal) {
   RunCrashRounds("WAL");
 }
+
+// ---- Kills at exact steps of the commit protocol --------------------------------------
+
+void PrintTo(KillStep step, std::ostream* os) { *os << KillStepName(step); }
+
+class KillAtStepTest : public ::testing::TestWithParam<std::tuple<KillStep, std::string>> {};
+
+TEST_P(KillAtStepTest, RecoveryKeepsTheLastTransactionExactlyIfTheMainDatabaseCommittedIt) {
+  const auto& [step, journal_mode] = GetParam();
+  test::TempDir dir("sql-crash-step");
+  const std::string path = dir.Join("crash.db");
+  constexpr int64_t kCommitted = 3;  // transactions before the one that is cut
+  int fd = -1;
+  pid_t child = StartChild(kStepChildVariable,
+                           std::string(KillStepName(step)) + ":" + std::to_string(kCommitted) +
+                               ":" + journal_mode + ":" + path,
+                           &fd);
+  ASSERT_GT(child, 0) << std::strerror(errno);
+  FILE* child_output = fdopen(fd, "r");
+  ASSERT_NE(child_output, nullptr);
+  std::string errors;  // the step child writes only errors
+  char line[4096];
+  while (fgets(line, sizeof(line), child_output) != nullptr) errors += line;
+  fclose(child_output);
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_EQ("", errors);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "child status " << status;
+
+  // Before xCommit the transaction's pending record is in the store; xCommit deletes it
+  // in the write that applies the transaction.
+  EXPECT_EQ(step == KillStep::kAfterXCommit ? 0u : 1u, PendingTransactions(path + "-strata"));
+  const bool main_committed = step != KillStep::kAfterXSync;
+  EXPECT_EQ(kCommitted + (main_committed ? 1 : 0), Verify(path, kCommitted));
+  // The reopened store goes on working: one more transaction, then everything again.
+  const int64_t next = kCommitted + (main_committed ? 1 : 0) + 1;
+  {
+    test::SqliteDb db;
+    std::string error;
+    ASSERT_TRUE(db.Open(path, &error) && test::LoadStrata(&db, &error)) << error;
+    test::SqlResult r = db.Run("BEGIN;" + TransactionBody(next) + "COMMIT");
+    ASSERT_TRUE(r.ok()) << r.ToString();
+  }
+  EXPECT_EQ(next, Verify(path, next));
+  EXPECT_EQ(0u, PendingTransactions(path + "-strata"));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    CommitSteps, KillAtStepTest,
+    ::testing::Combine(::testing::Values(KillStep::kAfterXSync, KillStep::kAfterMainCommit,
+                                         KillStep::kAfterXCommit),
+                       ::testing::Values(std::string("DELETE"), std::string("WAL"))),
+    [](const ::testing::TestParamInfo<KillAtStepTest::ParamType>& info) {
+      std::string name = KillStepName(std::get<0>(info.param));
+      name += "_" + std::get<1>(info.param);
+      for (char& c : name) {
+        if (c == '-') c = '_';
+      }
+      return name;
+    });
 
 }  // namespace
 }  // namespace strata

@@ -140,6 +140,45 @@ TEST_P(StoreTest, LaterAcquireKeepsTheFirstOptionsAndNamesTheConflict) {
   EXPECT_NE(std::string::npos, second->OptionsConflict(other).find("bloom_bits_per_key=5"));
 }
 
+// The message names the option and its values as CREATE VIRTUAL TABLE spells them
+// (README's options), not the StoreOptions fields: sizes in KiB/MiB/GiB when whole,
+// compression as none or zstd:<level>.
+TEST_P(StoreTest, OptionsConflictSpeaksInTheOptionsUsersWrite) {
+  StoreOptions open_options = SmallOptions();
+  open_options.write_buffer_size = 1u << 20;
+  open_options.block_cache_size = 0;
+  open_options.compression_level = 1;
+  std::shared_ptr<Store> store = Acquire("store", open_options);
+  ASSERT_NE(store, nullptr);
+  const std::string open_with = " was asked but store " + store->path() + " is open with ";
+  StoreOptions asked = open_options;
+  asked.write_buffer_size = 64u << 20;
+  EXPECT_EQ("write_buffer_size=64MiB" + open_with + "write_buffer_size=1MiB",
+            store->OptionsConflict(asked));
+  asked = open_options;
+  asked.write_buffer_size = 1500000;  // not a whole KiB: bytes
+  EXPECT_EQ("write_buffer_size=1500000" + open_with + "write_buffer_size=1MiB",
+            store->OptionsConflict(asked));
+  asked = open_options;
+  asked.block_cache_size = size_t{2} << 30;
+  EXPECT_EQ("block_cache_size=2GiB" + open_with + "block_cache_size=0",
+            store->OptionsConflict(asked));
+  asked = open_options;
+  asked.block_cache_size = 96u << 10;
+  EXPECT_EQ("block_cache_size=96KiB" + open_with + "block_cache_size=0",
+            store->OptionsConflict(asked));
+  asked = open_options;
+  asked.compression_level = 0;
+  EXPECT_EQ("compression=none" + open_with + "compression=zstd:1", store->OptionsConflict(asked));
+  asked.compression_level = 7;
+  EXPECT_EQ("compression=zstd:7" + open_with + "compression=zstd:1", store->OptionsConflict(asked));
+  asked = open_options;
+  asked.bloom_bits_per_key = 0;
+  EXPECT_EQ("bloom_bits_per_key=0" + open_with +
+                "bloom_bits_per_key=" + std::to_string(open_options.bloom_bits_per_key),
+            store->OptionsConflict(asked));
+}
+
 TEST_P(StoreTest, OutOfRangeOptionsAreInvalidArgumentsNamingTheOption) {
   struct Case {
     StoreOptions options;
@@ -336,6 +375,112 @@ TEST_P(StoreTest, RenameOntoAnotherTableFailsAndChangesNothing) {
   EXPECT_EQ(a.id, found.id);
   ASSERT_TRUE(store->FindTable("b", &found).ok());
   EXPECT_EQ(b.id, found.id);
+}
+
+// ---- Schema changes whose outcome the main database decides ----
+
+std::string Names(Store* store) {
+  std::vector<Store::TableEntry> entries;
+  EXPECT_TRUE(store->ListTables(&entries).ok());
+  std::string names;
+  for (const auto& e : entries) names += e.name + ":" + std::to_string(e.id) + " ";
+  return names;
+}
+
+void PutRow(Store* store, uint32_t id, const std::string& key) {
+  WriteBatch batch;
+  batch.Put(RowKey(id, key), "v");
+  ASSERT_TRUE(store->WriteDirect(batch).ok());
+}
+
+TEST_P(StoreTest, PreparedDropChangesNothingUntilItsBatchIsApplied) {
+  std::shared_ptr<Store> store = Acquire();
+  Store::TableEntry t, other;
+  ASSERT_TRUE(store->CreateTable("t", "", &t).ok());
+  ASSERT_TRUE(store->CreateTable("other", "", &other).ok());
+  PutRow(store.get(), t.id, "a");
+  PutRow(store.get(), other.id, "a");
+  WriteBatch on_commit;
+  ASSERT_TRUE(store->PrepareDropTable("T", &on_commit).ok());
+  EXPECT_EQ("other:2 t:1 ", Names(store.get()));
+  EXPECT_EQ(1u, TableRows(store.get(), t.id).size());
+  // As the glue does: a pending transaction, applied once the database committed.
+  ASSERT_TRUE(store->WritePending(7, on_commit).ok());
+  ASSERT_TRUE(store->ApplyPending(7).ok());
+  EXPECT_EQ("other:2 ", Names(store.get()));
+  ASSERT_TRUE(store->FinishDrops().ok());
+  EXPECT_TRUE(TableRows(store.get(), t.id).empty());
+  EXPECT_EQ(1u, TableRows(store.get(), other.id).size());
+  EXPECT_TRUE(store->PrepareDropTable("t", &on_commit).IsNotFound());
+}
+
+TEST_P(StoreTest, PreparedRenameAddsTheNewNameAtOnceAndItsBatchRemovesTheOld) {
+  std::shared_ptr<Store> store = Acquire();
+  Store::TableEntry t;
+  ASSERT_TRUE(store->CreateTable("t", "schema", &t).ok());
+  PutRow(store.get(), t.id, "a");
+  WriteBatch on_commit;
+  ASSERT_TRUE(store->PrepareRenameTable("t", "U", &on_commit).ok());
+  EXPECT_EQ("t:1 U:1 ", Names(store.get()));  // both names work whichever way it ends
+  Store::TableEntry found;
+  ASSERT_TRUE(store->FindTable("u", &found).ok());
+  EXPECT_EQ("schema", found.schema);
+  ASSERT_TRUE(store->WriteDirect(on_commit).ok());
+  EXPECT_EQ("U:1 ", Names(store.get()));
+  EXPECT_EQ(1u, TableRows(store.get(), t.id).size());
+  // Another spelling: changed at once, nothing left to commit.
+  ASSERT_TRUE(store->PrepareRenameTable("U", "u", &on_commit).ok());
+  EXPECT_EQ(0u, on_commit.Count());
+  EXPECT_EQ("u:1 ", Names(store.get()));
+}
+
+TEST_P(StoreTest, StaleNameGoesAloneWhileAnotherNameStillReachesTheRows) {
+  std::shared_ptr<Store> store = Acquire();
+  Store::TableEntry t, stale;
+  ASSERT_TRUE(store->CreateTable("t", "", &t).ok());
+  PutRow(store.get(), t.id, "a");
+  WriteBatch on_commit;
+  // A rename that did not commit leaves its new name stale.
+  ASSERT_TRUE(store->PrepareRenameTable("t", "u", &on_commit).ok());
+  ASSERT_TRUE(store->RemoveStaleName("u").ok());
+  EXPECT_EQ("t:1 ", Names(store.get()));
+  EXPECT_EQ(1u, TableRows(store.get(), t.id).size());
+  // A name whose table is gone from SQLite takes the rows with it.
+  ASSERT_TRUE(store->CreateTable("stale", "", &stale).ok());
+  PutRow(store.get(), stale.id, "b");
+  ASSERT_TRUE(store->RemoveStaleName("STALE").ok());
+  EXPECT_EQ("t:1 ", Names(store.get()));
+  EXPECT_TRUE(TableRows(store.get(), stale.id).empty());
+  EXPECT_TRUE(store->RemoveStaleName("absent").ok());
+  // Renaming onto a stale name of another table replaces it (its rows go).
+  ASSERT_TRUE(store->CreateTable("stale", "", &stale).ok());
+  PutRow(store.get(), stale.id, "c");
+  ASSERT_TRUE(store->PrepareRenameTable("t", "stale", &on_commit).ok());
+  EXPECT_EQ("stale:1 t:1 ", Names(store.get()));
+  ASSERT_TRUE(store->FinishDrops().ok());
+  EXPECT_TRUE(TableRows(store.get(), stale.id).empty());
+  EXPECT_EQ(1u, TableRows(store.get(), t.id).size());
+}
+
+TEST_P(StoreTest, OwnerIsClaimedOnceAndItsPathCanMove) {
+  std::shared_ptr<Store> store = Acquire();
+  Store::Owner owner;
+  bool found = true;
+  ASSERT_TRUE(store->ReadOwner(&owner, &found).ok());
+  EXPECT_FALSE(found);
+  ASSERT_TRUE(store->ClaimOwner({"id-a", "/a.db"}, &owner).ok());
+  EXPECT_EQ("id-a", owner.database_id);
+  ASSERT_TRUE(store->ClaimOwner({"id-b", "/b.db"}, &owner).ok());
+  EXPECT_EQ("id-a", owner.database_id);  // the first claim stays
+  EXPECT_EQ("/a.db", owner.database_path);
+  ASSERT_TRUE(store->UpdateOwnerPath("/moved/a.db").ok());
+  store.reset();
+  if (!in_memory()) store = Acquire();  // recorded in the store, not in memory
+  if (store == nullptr) return;
+  ASSERT_TRUE(store->ReadOwner(&owner, &found).ok());
+  EXPECT_TRUE(found);
+  EXPECT_EQ("id-a", owner.database_id);
+  EXPECT_EQ("/moved/a.db", owner.database_path);
 }
 
 TEST_P(StoreTest, MalformedCatalogEntryIsCorruptionNamingTheTable) {
@@ -599,6 +744,69 @@ TEST_P(StoreTest, OversizedBatchIsRejectedBeforeWriting) {
   batch.Put(std::string(WriteBatch::kMaxKeySize + 1, 'k'), "v");
   ASSERT_TRUE(batch.oversized());
   EXPECT_TRUE(store->WritePending(1, batch).IsInvalidArgument());
+  std::vector<uint64_t> pending;
+  ASSERT_TRUE(store->ListPending(&pending).ok());
+  EXPECT_TRUE(pending.empty());
+}
+
+// xCommit applies a transaction from the PendingTransaction xSync wrote, recovery from
+// the record read back: both must give the same store.
+TEST_P(StoreTest, CommitPendingWritesWhatApplyPendingWouldApplyFromTheRecord) {
+  auto records = [](WriteBatch::Handler* handler) {
+    handler->Put(RowKey(1, "new"), "v1");
+    handler->Delete(RowKey(1, "gone"));
+    handler->Put(RowKey(1, "changed"), "new");
+    handler->Put(RowKey(1, std::string("\0\xFF\x80\0", 4)), std::string(300000, 'b'));
+    handler->Put(RowKey(1, ""), "");
+    handler->Put(RowKey(2, "twice"), "first");
+    handler->Put(RowKey(2, "twice"), "second");  // later records win
+    handler->Put(RowKey(2, "put then deleted"), "x");
+    handler->Delete(RowKey(2, "put then deleted"));
+  };
+  auto run = [&](std::string_view name, bool from_memory) {
+    std::shared_ptr<Store> store = Acquire(name);
+    WriteBatch before;
+    before.Put(RowKey(1, "gone"), "old");
+    before.Put(RowKey(1, "changed"), "old");
+    EXPECT_TRUE(store->WriteDirect(before).ok());
+    uint64_t txid;
+    EXPECT_TRUE(store->NewTransactionId(&txid).ok());
+    Store::PendingTransaction txn;
+    records(&txn);
+    EXPECT_EQ(9u, txn.count());
+    EXPECT_TRUE(store->WritePending(txid, &txn).ok());
+    EXPECT_EQ("NOT_FOUND", Get(store.get(), RowKey(1, "new")));  // invisible until applied
+    Status s = from_memory ? store->CommitPending(txid, &txn) : store->ApplyPending(txid);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    std::vector<uint64_t> pending;
+    EXPECT_TRUE(store->ListPending(&pending).ok());
+    EXPECT_TRUE(pending.empty());
+    return Contents(store.get());
+  };
+  const auto from_memory = run("memory", true);
+  EXPECT_EQ(run("record", false), from_memory);
+  EXPECT_EQ("second", from_memory.at(RowKey(2, "twice")));
+  EXPECT_EQ(0u, from_memory.count(RowKey(1, "gone")));
+  EXPECT_EQ(0u, from_memory.count(RowKey(2, "put then deleted")));
+}
+
+TEST_P(StoreTest, ClearedPendingTransactionStartsEmpty) {
+  std::shared_ptr<Store> store = Acquire();
+  Store::PendingTransaction txn;
+  txn.Put(RowKey(1, "stale"), "v");
+  txn.Clear();
+  txn.Put(RowKey(1, "fresh"), "v");
+  ASSERT_TRUE(store->WritePending(5, &txn).ok());
+  ASSERT_TRUE(store->CommitPending(5, &txn).ok());
+  EXPECT_EQ("v", Get(store.get(), RowKey(1, "fresh")));
+  EXPECT_EQ("NOT_FOUND", Get(store.get(), RowKey(1, "stale")));
+}
+
+TEST_P(StoreTest, OversizedPendingTransactionIsRejectedBeforeWriting) {
+  std::shared_ptr<Store> store = Acquire();
+  Store::PendingTransaction txn;
+  txn.Put(std::string(WriteBatch::kMaxKeySize + 1, 'k'), "v");
+  EXPECT_TRUE(store->WritePending(1, &txn).IsInvalidArgument());
   std::vector<uint64_t> pending;
   ASSERT_TRUE(store->ListPending(&pending).ok());
   EXPECT_TRUE(pending.empty());

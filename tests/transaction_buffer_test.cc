@@ -227,6 +227,31 @@ TEST(TransactionBufferTest, WithoutSavepointsNoUndoIsKept) {
   EXPECT_EQ(0u, buffer.ApproximateSize());
 }
 
+TEST(TransactionBufferTest, RollingBackAndRedoingWorkReusesMemory) {
+  TransactionBuffer buffer;
+  buffer.Put("kept", "value");
+  // A statement that adds many rows and overwrites one, then fails and is rolled back
+  // (SQLite's statement savepoint), again and again in one transaction.
+  auto statement = [&] {
+    buffer.Savepoint(0);
+    for (int i = 0; i < 1000; i++) {
+      buffer.Put("key " + std::to_string(i), std::string(100, 'v'));
+      buffer.Put("kept", std::string(40 + i % 3, 'w'));
+    }
+    buffer.RollbackTo(0);
+    buffer.Release(0);
+  };
+  statement();
+  const size_t usage = buffer.MemoryUsage();
+  EXPECT_GE(usage, 1000u * 100);
+  for (int round = 0; round < 20; round++) statement();
+  EXPECT_EQ(usage, buffer.MemoryUsage());
+  EXPECT_EQ("=value", Describe(buffer, "kept"));
+  EXPECT_EQ("ABSENT", Describe(buffer, "key 1"));
+  buffer.Clear();
+  EXPECT_EQ(0u, buffer.MemoryUsage());
+}
+
 TEST(TransactionBufferTest, GenerationChangesExactlyWhenTheContentsMayHave) {
   TransactionBuffer buffer;
   uint64_t g = buffer.generation();
