@@ -456,7 +456,23 @@ void DBImpl::BackgroundCompaction(std::unique_lock<std::mutex>& lock) {
   std::unique_ptr<Compaction> c;
   ManualCompaction* manual = manual_compaction_;
   if (manual != nullptr) {
-    c = versions_->CompactRange(manual->level, manual->begin, manual->end, manual->in_place);
+    // The deepest level holding data in range is where the data ends: it is rewritten
+    // into itself (dropping what no snapshot needs) unless the previous step just
+    // produced it that way. Level 0 always moves down. Decided here, under the mutex
+    // with no other compaction running, so that a compaction which began before the
+    // caller released its snapshots cannot have moved the data below the plan.
+    bool deeper_data = false;
+    {
+      std::shared_ptr<const Version> current = versions_->current();
+      for (int l = manual->level + 1; l < kNumLevels; l++) {
+        deeper_data =
+            deeper_data || !current->OverlappingFiles(l, manual->begin, manual->end).empty();
+      }
+    }
+    manual->in_place = manual->level > 0 && !deeper_data;
+    if (!manual->in_place || manual->level != manual->previous_output_level) {
+      c = versions_->CompactRange(manual->level, manual->begin, manual->end, manual->in_place);
+    }
     if (c != nullptr) manual->output_level = c->output_level();
   } else {
     c = versions_->PickCompaction();
@@ -861,21 +877,17 @@ Status DBImpl::CompactRange(const std::string_view* begin, const std::string_vie
   std::unique_lock<std::mutex> lock(mutex_);
   int written_level = -1;  // the level the previous step merged everything into
   for (int level = 0; level < kNumLevels && s.ok(); level++) {
-    bool deeper_data = false;
     {
-      // Not held while waiting below: a held Version keeps its tables on disk.
+      // A hint only (the background thread decides again when it picks the step); not
+      // held while waiting below: a held Version keeps its tables on disk.
       std::shared_ptr<const Version> current = versions_->current();
       if (current->OverlappingFiles(level, begin, end).empty()) continue;
-      for (int l = level + 1; l < kNumLevels; l++) {
-        deeper_data = deeper_data || !current->OverlappingFiles(l, begin, end).empty();
-      }
     }
-    // The deepest level holding data in range is where the data ends: it is
-    // rewritten into itself (dropping what no snapshot needs) unless the previous
-    // step just produced it that way. Level 0 always moves down.
-    bool in_place = level > 0 && !deeper_data;
-    if (in_place && level == written_level) break;
-    ManualCompaction manual{level, begin, end, in_place, false, Status::OK(), -1};
+    ManualCompaction manual;
+    manual.level = level;
+    manual.begin = begin;
+    manual.end = end;
+    manual.previous_output_level = written_level;
     // One manual compaction at a time; it runs on a background thread when the
     // compaction slot is free, repeatedly, until the level has nothing in range.
     background_work_done_.wait(lock, [this] {
@@ -893,8 +905,8 @@ Status DBImpl::CompactRange(const std::string_view* begin, const std::string_vie
       return shutting_down_ ? ClosedError(dbname_) : background_error_;
     }
     s = manual.status;
-    written_level = manual.output_level;
-    if (in_place) break;
+    if (manual.output_level >= 0) written_level = manual.output_level;
+    if (manual.in_place) break;
   }
   return s;
 }

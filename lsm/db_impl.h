@@ -141,7 +141,14 @@ class DBImpl final : public DB {
     int level;
     const std::string_view* begin;
     const std::string_view* end;
-    bool in_place = false;  // rewrite the level into itself, once
+    // Where the previous level's step wrote everything: that level needs no in-place
+    // rewrite of its own.
+    int previous_output_level = -1;
+    // Decided by the background thread when it picks the step, with no other compaction
+    // running (one that started earlier may have moved data down meanwhile, with the
+    // snapshots of its start): rewrite the level into itself, once, because no deeper
+    // level holds data in range.
+    bool in_place = false;
     bool done = false;
     Status status;
     int output_level = -1;  // where the last step wrote
