@@ -75,7 +75,7 @@ case "$command" in
     run_tests build
     # The ASan build reuses the default build's better-sqlite3 (about a minute of CPU).
     build build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTRATA_SANITIZE=address "$node_flag" \
-      -DSTRATA_NODE_MODULES_DIR="$PWD/build/tests/node"
+      -DSTRATA_NODE_MODULES_DIR="$PWD/build/tests/node" -DSTRATA_BUILD_BENCH=OFF
     run_tests build-asan
     ;;
   *)
