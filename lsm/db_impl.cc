@@ -73,9 +73,13 @@ DBImpl::DBImpl(const Options& options, std::string dbname)
       dbname_(std::move(dbname)),
       table_cache_(std::make_unique<TableCache>(dbname_, options_, env_)),
       versions_(std::make_unique<VersionSet>(dbname_, options_, env_)),
-      mem_(std::make_shared<MemTable>()) {}
+      mem_(NewMemTable()) {}
 
 DBImpl::~DBImpl() { Close(); }
+
+std::shared_ptr<MemTable> DBImpl::NewMemTable() const {
+  return std::make_shared<MemTable>(options_.write_buffer_size / MemTable::kMemTableFilterRatio);
+}
 
 Status DBImpl::Open() {
   std::unique_lock<std::mutex> lock(mutex_);
@@ -412,7 +416,7 @@ Status DBImpl::MakeRoomForWrite(bool force, std::unique_lock<std::mutex>& lock) 
       return s;
     }
     imm_ = std::move(mem_);
-    mem_ = std::make_shared<MemTable>();
+    mem_ = NewMemTable();
     force = false;
     background_work_.notify_all();
   }

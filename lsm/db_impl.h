@@ -76,6 +76,10 @@ class DBImpl final : public DB {
   Status WriteLevel0Table(const MemTable& mem, VersionEdit* edit,
                           std::unique_lock<std::mutex>& lock);
 
+  // A memtable for writes, with its key filter sized from write_buffer_size (recovery's
+  // memtables, never read by gets, go without).
+  std::shared_ptr<MemTable> NewMemTable() const;
+
   Status MakeRoomForWrite(bool force, std::unique_lock<std::mutex>& lock);
   WriteBatch* BuildBatchGroup(Writer** last_writer);
 

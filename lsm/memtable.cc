@@ -12,7 +12,9 @@
 #include <cstring>
 
 #include "lsm/arena.h"
+#include "lsm/bloom_filter.h"
 #include "lsm/coding.h"
+#include "lsm/memtable_filter.h"
 #include "lsm/skiplist.h"
 
 namespace strata {
@@ -53,8 +55,11 @@ using Table = SkipList<const char*, EntryComparator>;
 }  // namespace
 
 struct MemTable::Rep {
+  explicit Rep(size_t filter_bytes) : filter(filter_bytes) {}
+
   Arena arena;
   Table table{EntryComparator(), &arena};
+  MemTableFilter filter;
 };
 
 namespace {
@@ -104,7 +109,7 @@ class MemTableIterator final : public Iterator {
 
 }  // namespace
 
-MemTable::MemTable() : rep_(std::make_unique<Rep>()) {}
+MemTable::MemTable(size_t filter_bytes) : rep_(std::make_unique<Rep>(filter_bytes)) {}
 
 MemTable::~MemTable() = default;
 
@@ -138,8 +143,11 @@ void MemTable::Add(SequenceNumber seq, ValueType type, std::string_view user_key
   const auto value_size = static_cast<uint32_t>(value.size());
   const size_t encoded_size =
       VarintLength(internal_key_size) + internal_key_size + VarintLength(value_size) + value_size;
-  // Unaligned: entries are byte strings, decoded with byte loads.
-  char* const entry = rep_->arena.Allocate(encoded_size);
+  // Before the entry is linked: see MemTableFilter's concurrency note.
+  rep_->filter.Add(BloomHash(user_key));
+  // Stored right after its skip list node's links: a search step then finds the node
+  // and the key it compares in one cache line (usually) instead of two far apart.
+  char* const entry = rep_->table.AllocateEntry(encoded_size);
   char* p = EncodeVarint32(entry, internal_key_size);
   if (!user_key.empty()) std::memcpy(p, user_key.data(), user_key.size());
   p += user_key.size();
@@ -148,12 +156,13 @@ void MemTable::Add(SequenceNumber seq, ValueType type, std::string_view user_key
   p = EncodeVarint32(p, value_size);
   if (!value.empty()) std::memcpy(p, value.data(), value.size());
   assert(p + value.size() == entry + encoded_size);
-  [[maybe_unused]] bool inserted = rep_->table.Insert(entry);
+  [[maybe_unused]] bool inserted = rep_->table.InsertAllocated(entry);
   // Sequence numbers are unique per write, so an equal internal key is a caller bug.
   assert(inserted);
 }
 
 bool MemTable::Get(const LookupKey& key, std::string* value, Status* status) const {
+  if (!rep_->filter.MayContain(BloomHash(key.user_key()))) return false;
   Table::Iterator iter(&rep_->table);
   iter.Seek(key.memtable_key().data());
   if (!iter.Valid()) return false;

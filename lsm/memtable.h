@@ -16,7 +16,11 @@ namespace strata {
 
 class MemTable {
  public:
-  MemTable();
+  // filter_bytes sizes the bloom filter over the memtable's user keys that lets Get
+  // skip the skip list for keys not here (lsm/memtable_filter.h); 0 = no filter. The
+  // DB gives it write_buffer_size / 32 (kMemTableFilterRatio). Not counted in
+  // ApproximateMemoryUsage(), which measures the entries.
+  explicit MemTable(size_t filter_bytes = 0);
   ~MemTable();
   MemTable(const MemTable&) = delete;
   MemTable& operator=(const MemTable&) = delete;
@@ -46,6 +50,11 @@ class MemTable {
   bool Get(const LookupKey& key, std::string* value, Status* status) const;
 
   bool empty() const;
+
+  // A memtable's filter gets 1/kMemTableFilterRatio of the write buffer: at about 150
+  // bytes per entry (16-byte keys, 100-byte values) that is about 37 bits per key; with
+  // tiny rows, fewer (about 10 at 50 bytes per entry), still cutting most searches.
+  static constexpr size_t kMemTableFilterRatio = 32;
 
  private:
   struct Rep;

@@ -49,6 +49,15 @@ class SkipList {
 
   bool Contains(const Key& key) const;
 
+  // Insert in two steps, so that what a key points to can live right after its node's
+  // links (a search step then reads both from one cache line, usually): AllocateEntry
+  // reserves a new node followed by `bytes` bytes and returns those bytes; the caller
+  // fills them and then calls InsertAllocated with a key pointing into them. Same
+  // contract as Insert; on false the reserved memory just stays unused. Requires
+  // external synchronization, and no other insert in between the two calls.
+  char* AllocateEntry(size_t bytes);
+  bool InsertAllocated(const Key& key);
+
   // About how many keys are < key (or in the list, for EstimateCount()), in O(log n)
   // with no lock: walks down from the top level, counting each node passed on level h as
   // kBranching^h keys, as RocksDB's InlineSkipList::EstimateCount does. Off by a small
@@ -126,7 +135,11 @@ class SkipList {
     }
   };
 
-  Node* NewNode(const Key& key, int height);
+  static size_t NodeBytes(int height) {
+    return sizeof(Node) + sizeof(std::atomic<Node*>) * height;
+  }
+  // Builds a node of `height` unlinked levels in memory (NodeBytes(height) bytes).
+  Node* NewNode(char* memory, const Key& key, int height);
   int RandomHeight();
   int GetMaxHeight() const { return max_height_.load(std::memory_order_relaxed); }
   bool Equal(const Key& a, const Key& b) const { return compare_(a, b) == 0; }
@@ -149,18 +162,29 @@ class SkipList {
   std::atomic<int> max_height_;
   // xorshift64 state; only the writer touches it.
   uint64_t rng_state_;
+  // The node AllocateEntry reserved for InsertAllocated; only the writer touches them.
+  char* reserved_node_ = nullptr;
+  int reserved_height_ = 0;
 };
 
 template <typename Key, class Comparator>
-typename SkipList<Key, Comparator>::Node* SkipList<Key, Comparator>::NewNode(const Key& key,
+typename SkipList<Key, Comparator>::Node* SkipList<Key, Comparator>::NewNode(char* memory,
+                                                                             const Key& key,
                                                                              int height) {
-  static_assert(alignof(Node) <= Arena::kAlignment);
-  char* memory = arena_->AllocateAligned(sizeof(Node) + sizeof(std::atomic<Node*>) * height);
   Node* node = new (memory) Node(key);
   for (int i = 0; i < height; i++) {
     new (memory + sizeof(Node) + sizeof(std::atomic<Node*>) * i) std::atomic<Node*>(nullptr);
   }
   return node;
+}
+
+template <typename Key, class Comparator>
+char* SkipList<Key, Comparator>::AllocateEntry(size_t bytes) {
+  static_assert(alignof(Node) <= Arena::kAlignment);
+  reserved_height_ = RandomHeight();
+  const size_t links = NodeBytes(reserved_height_);
+  reserved_node_ = arena_->AllocateAligned(links + bytes);
+  return reserved_node_ + links;
 }
 
 template <typename Key, class Comparator>
@@ -229,23 +253,33 @@ template <typename Key, class Comparator>
 SkipList<Key, Comparator>::SkipList(Comparator cmp, Arena* arena)
     : compare_(cmp),
       arena_(arena),
-      head_(NewNode(Key(), kMaxHeight)),
+      head_(NewNode(arena->AllocateAligned(NodeBytes(kMaxHeight)), Key(), kMaxHeight)),
       max_height_(1),
       rng_state_(0x9e3779b97f4a7c15ull) {}
 
 template <typename Key, class Comparator>
 bool SkipList<Key, Comparator>::Insert(const Key& key) {
+  AllocateEntry(0);
+  return InsertAllocated(key);
+}
+
+template <typename Key, class Comparator>
+bool SkipList<Key, Comparator>::InsertAllocated(const Key& key) {
+  assert(reserved_node_ != nullptr);
+  char* const memory = reserved_node_;
+  const int height = reserved_height_;
+  reserved_node_ = nullptr;
+
   Node* prev[kMaxHeight];
   Node* x = FindGreaterOrEqual(key, prev);
   if (x != nullptr && Equal(key, x->key)) return false;
 
-  int height = RandomHeight();
   if (height > GetMaxHeight()) {
     for (int level = GetMaxHeight(); level < height; level++) prev[level] = head_;
     max_height_.store(height, std::memory_order_relaxed);
   }
 
-  x = NewNode(key, height);
+  x = NewNode(memory, key, height);
   for (int level = 0; level < height; level++) {
     // x is unreachable until the release store below links it at this level.
     x->SetNextRelaxed(level, prev[level]->NextRelaxed(level));

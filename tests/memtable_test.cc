@@ -99,7 +99,7 @@ TEST(MemTable, GetReturnsTheNewestVersionVisibleAtEachSnapshot) {
 }
 
 TEST(MemTable, GetOfMissingKeysIsAbsentEvenNextToPresentOnes) {
-  MemTable memtable;
+  MemTable memtable(4096);
   memtable.Add(1, ValueType::kValue, "abc", "x");
   memtable.Add(2, ValueType::kValue, "abe", "y");
   for (const std::string& missing :
@@ -263,9 +263,16 @@ TEST(MemTable, ApproximateMemoryUsageGrowsWithTheData) {
 
 // The backbone: random adds against a simple model, checked by Get at random snapshots
 // and by a full scan.
-TEST(MemTable, MatchesAModelUnderRandomAddsAndSnapshotReads) {
+// The key filter (MemTable(filter_bytes)) must never hide an entry: the model and
+// concurrency tests run without one, with one saturated at once (a single 64-byte line)
+// and with a roomy one.
+class MemTableWithFilter : public testing::TestWithParam<size_t> {};
+
+INSTANTIATE_TEST_SUITE_P(FilterBytes, MemTableWithFilter, testing::Values(0, 64, 64 * 1024));
+
+TEST_P(MemTableWithFilter, MatchesAModelUnderRandomAddsAndSnapshotReads) {
   std::mt19937_64 rng(2024);
-  MemTable memtable;
+  MemTable memtable(GetParam());
   // (user key, sequence) -> (type, value); the model of everything added.
   std::map<std::pair<std::string, SequenceNumber>, std::pair<ValueType, std::string>> model;
   auto random_key = [&] {
@@ -318,12 +325,15 @@ TEST(MemTable, MatchesAModelUnderRandomAddsAndSnapshotReads) {
 
 // Readers must see an entry's bytes complete once Add has returned: the entry is
 // written into the arena before the skip list publishes a pointer to it.
-TEST(MemTable, ConcurrentReadersSeeCompleteEntriesOfFinishedAdds) {
-  MemTable memtable;
+// With a filter, a reader must also see the key's filter bits of every finished Add.
+TEST_P(MemTableWithFilter, ConcurrentReadersSeeCompleteEntriesOfFinishedAdds) {
+  MemTable memtable(GetParam());
   std::atomic<SequenceNumber> last_added{0};
   std::atomic<bool> stop{false};
   constexpr int kWrites = 20000;
-  auto key_for = [](SequenceNumber seq) { return "key" + std::to_string(seq % 97); };
+  // Mostly new keys (their filter bits set by the Add the reader just saw finish), some
+  // repeated ones (older versions that must be skipped).
+  auto key_for = [](SequenceNumber seq) { return "key" + std::to_string(seq % 9973); };
   auto value_for = [](SequenceNumber seq) { return "value" + std::to_string(seq); };
 
   std::vector<std::thread> readers;
