@@ -44,12 +44,11 @@ uint64_t MemTableShare(const MemTable& mem, std::string_view begin, std::string_
 
 Status DBImpl::GetApproximateSize(std::string_view begin, std::string_view end, uint64_t* bytes) {
   *bytes = 0;
-  {
-    std::lock_guard<std::mutex> guard(mutex_);
-    if (closed_) return Status::InvalidArgument(dbname_ + ": store is closed");
+  ReadView view;
+  if (!CaptureReadView(ReadOptions(), &view)) {
+    return Status::InvalidArgument(dbname_ + ": store is closed");
   }
   if (end <= begin) return Status::OK();
-  ReadView view = CaptureReadView(ReadOptions());
   uint64_t total = MemTableShare(*view.mem, begin, end);
   if (view.imm != nullptr) total += MemTableShare(*view.imm, begin, end);
 

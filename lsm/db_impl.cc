@@ -747,24 +747,21 @@ void DBImpl::DeleteObsoleteFiles(std::unique_lock<std::mutex>& lock) {
   lock.lock();
 }
 
-DBImpl::ReadView DBImpl::CaptureReadView(const ReadOptions& options) {
+bool DBImpl::CaptureReadView(const ReadOptions& options, ReadView* view) {
   std::lock_guard<std::mutex> guard(mutex_);
-  ReadView view;
-  view.sequence = options.snapshot != nullptr
-                      ? static_cast<const SnapshotImpl*>(options.snapshot)->sequence
-                      : versions_->LastSequence();
-  view.mem = mem_;
-  view.imm = imm_;
-  view.version = versions_->current();
-  return view;
+  if (closed_) return false;
+  view->sequence = options.snapshot != nullptr
+                       ? static_cast<const SnapshotImpl*>(options.snapshot)->sequence
+                       : versions_->LastSequence();
+  view->mem = mem_;
+  view->imm = imm_;
+  view->version = versions_->current();
+  return true;
 }
 
 Status DBImpl::Get(const ReadOptions& options, std::string_view key, std::string* value) {
-  {
-    std::lock_guard<std::mutex> guard(mutex_);
-    if (closed_) return ClosedError(dbname_);
-  }
-  ReadView view = CaptureReadView(options);
+  ReadView view;
+  if (!CaptureReadView(options, &view)) return ClosedError(dbname_);
   LookupKey lookup(key, view.sequence);
   Status s;
   counters_.gets.fetch_add(1, std::memory_order_relaxed);
@@ -819,11 +816,8 @@ Status DBImpl::GetFromTables(const Version& version, const LookupKey& key, std::
 }
 
 std::unique_ptr<Iterator> DBImpl::NewIterator(const ReadOptions& options) {
-  {
-    std::lock_guard<std::mutex> guard(mutex_);
-    if (closed_) return NewEmptyIterator(ClosedError(dbname_));
-  }
-  ReadView view = CaptureReadView(options);
+  ReadView view;
+  if (!CaptureReadView(options, &view)) return NewEmptyIterator(ClosedError(dbname_));
   std::vector<std::unique_ptr<Iterator>> children;
   std::vector<std::shared_ptr<const Table>> tables;
   // A memtable empty now holds nothing at view.sequence (entries are in it before their

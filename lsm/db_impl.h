@@ -64,7 +64,9 @@ class DBImpl final : public DB {
     std::shared_ptr<MemTable> imm;  // may be null
     std::shared_ptr<const Version> version;
   };
-  ReadView CaptureReadView(const ReadOptions& options);
+  // Fills *view under one acquisition of the mutex (a get takes no other); false, with
+  // *view untouched, once the store is closed.
+  bool CaptureReadView(const ReadOptions& options, ReadView* view);
 
   Status Recover(VersionEdit* edit, std::unique_lock<std::mutex>& lock);
   Status RecoverLogFile(uint64_t log_number, VersionEdit* edit, SequenceNumber* max_sequence,
