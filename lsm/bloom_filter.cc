@@ -10,7 +10,8 @@ namespace strata {
 namespace {
 
 constexpr int kMaxProbes = 30;
-constexpr uint64_t kMinBits = 64;
+// The trailer byte of a blocked filter is kBlockedMarker | k.
+constexpr uint8_t kBlockedMarker = 0x80;
 // Probe positions are 32-bit multiply-shifts, so more bits than this cannot be reached.
 constexpr uint64_t kMaxBits = uint64_t{1} << 32;
 
@@ -68,33 +69,46 @@ BloomFilterBuilder::BloomFilterBuilder(int bits_per_key)
       num_probes_(BloomProbesForBitsPerKey(bits_per_key_)) {}
 
 std::string BloomFilterBuilder::Finish() const {
-  uint64_t bits = std::clamp<uint64_t>(num_keys_ * uint64_t(bits_per_key_), kMinBits, kMaxBits);
-  const uint64_t bytes = (bits + 7) / 8;
-  bits = bytes * 8;
-  std::string filter(bytes + 1, '\0');
+  constexpr uint64_t kLineBits = kBloomLineBytes * 8;
+  const uint64_t bits =
+      std::clamp<uint64_t>(num_keys_ * uint64_t(bits_per_key_), kLineBits, kMaxBits);
+  const size_t num_lines = static_cast<size_t>((bits + kLineBits - 1) / kLineBits);
+  std::string filter(num_lines * kBloomLineBytes + 1, '\0');
   for (size_t k = 0; k < num_keys_; k++) {
     const uint64_t hash = chunks_[k / kHashesPerChunk][k % kHashesPerChunk];
-    uint32_t h1 = static_cast<uint32_t>(hash), h2 = static_cast<uint32_t>(hash >> 32);
-    for (int i = 0; i < num_probes_; i++) {
-      uint64_t bit = ProbeBit(h1, h2, i, bits);
-      filter[bit / 8] = static_cast<char>(filter[bit / 8] | (1 << (bit % 8)));
-    }
+    char* line = filter.data() + BloomLineIndex(hash, num_lines) * kBloomLineBytes;
+    ForEachBloomLineBit(hash, num_probes_, [line](uint32_t bit) {
+      line[bit / 8] = static_cast<char>(line[bit / 8] | (1 << (bit % 8)));
+      return true;
+    });
   }
-  filter[bytes] = static_cast<char>(num_probes_);
+  filter.back() = static_cast<char>(kBlockedMarker | num_probes_);
   return filter;
 }
 
 Status BloomFilter::Init(std::string contents) {
   data_.clear();
   num_bits_ = 0;
+  num_lines_ = 0;
   num_probes_ = 0;
   if (contents.size() < 2) return Status::Corruption("bloom filter too short");
-  int probes = static_cast<uint8_t>(contents.back());
+  const auto trailer = static_cast<uint8_t>(contents.back());
+  const bool blocked = (trailer & kBlockedMarker) != 0;
+  const int probes = trailer & ~kBlockedMarker;
   if (probes < 1 || probes > kMaxProbes) {
-    return Status::Corruption("bloom filter probe count " + std::to_string(probes) +
-                              " out of range");
+    return Status::Corruption("bloom filter trailer " + std::to_string(trailer) +
+                              ": probe count " + std::to_string(probes) + " out of range");
   }
-  num_bits_ = std::min<uint64_t>((contents.size() - 1) * 8, kMaxBits);
+  const size_t bytes = contents.size() - 1;
+  if (blocked) {
+    if (bytes % kBloomLineBytes != 0 || bytes / kBloomLineBytes > kMaxBits / 512) {
+      return Status::Corruption("blocked bloom filter of " + std::to_string(bytes) +
+                                " bytes is not whole 64-byte lines");
+    }
+    num_lines_ = bytes / kBloomLineBytes;
+  } else {
+    num_bits_ = std::min<uint64_t>(bytes * 8, kMaxBits);
+  }
   num_probes_ = probes;
   data_ = std::move(contents);
   return Status::OK();
@@ -102,7 +116,13 @@ Status BloomFilter::Init(std::string contents) {
 
 bool BloomFilter::KeyMayMatch(std::string_view key) const {
   if (data_.empty()) return true;
-  uint64_t hash = BloomHash(key);
+  const uint64_t hash = BloomHash(key);
+  if (num_lines_ > 0) {
+    const char* line = data_.data() + BloomLineIndex(hash, num_lines_) * kBloomLineBytes;
+    return ForEachBloomLineBit(hash, num_probes_, [line](uint32_t bit) {
+      return (static_cast<uint8_t>(line[bit / 8]) & (1 << (bit % 8))) != 0;
+    });
+  }
   uint32_t h1 = static_cast<uint32_t>(hash), h2 = static_cast<uint32_t>(hash >> 32);
   for (int i = 0; i < num_probes_; i++) {
     uint64_t bit = ProbeBit(h1, h2, i, num_bits_);

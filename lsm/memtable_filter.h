@@ -3,9 +3,9 @@
 // log4(n) nodes scattered over the arena, each a cache miss; in a store much larger
 // than its write buffer most gets are for keys the memtable does not hold.
 //
-// Cache-line blocked: all probes of one key fall in one 64-byte line picked by the
-// upper half of the key's BloomHash, so a check costs one cache miss whatever the
-// number of probes. Bits within the line come from the lower half by double hashing.
+// Cache-line blocked, with the table filters' blocked layout (bloom_filter.h): all
+// probes of one key fall in one 64-byte line picked by the upper half of the key's
+// BloomHash, so a check costs one cache miss whatever the number of probes.
 //
 // Concurrency: one writer (the memtable's) and any number of lock-free readers. Bits
 // are only ever set, with relaxed atomics. A reader never misses a bit it needs: it
@@ -18,6 +18,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+
+#include "lsm/bloom_filter.h"
 
 namespace strata {
 
@@ -32,27 +34,23 @@ class MemTableFilter {
   // hash is BloomHash(user_key). Requires external synchronization between writers.
   void Add(uint64_t hash) {
     if (num_lines_ == 0) return;
-    Line& line = lines_[LineIndex(hash)];
-    uint32_t h = static_cast<uint32_t>(hash);
-    const uint32_t delta = (h >> 17) | (h << 15);
-    for (int i = 0; i < kProbes; i++, h += delta) {
-      std::atomic<uint64_t>& word = line.words[(h >> 6) & 7];
+    Line& line = lines_[BloomLineIndex(hash, num_lines_)];
+    ForEachBloomLineBit(hash, kProbes, [&line](uint32_t bit) {
+      std::atomic<uint64_t>& word = line.words[bit / 64];
       // Single writer: a plain load and store suffice, no read-modify-write.
-      word.store(word.load(std::memory_order_relaxed) | (uint64_t{1} << (h & 63)),
+      word.store(word.load(std::memory_order_relaxed) | (uint64_t{1} << (bit % 64)),
                  std::memory_order_relaxed);
-    }
+      return true;
+    });
   }
 
   bool MayContain(uint64_t hash) const {
     if (num_lines_ == 0) return true;
-    const Line& line = lines_[LineIndex(hash)];
-    uint32_t h = static_cast<uint32_t>(hash);
-    const uint32_t delta = (h >> 17) | (h << 15);
-    for (int i = 0; i < kProbes; i++, h += delta) {
-      const uint64_t word = line.words[(h >> 6) & 7].load(std::memory_order_relaxed);
-      if ((word & (uint64_t{1} << (h & 63))) == 0) return false;
-    }
-    return true;
+    const Line& line = lines_[BloomLineIndex(hash, num_lines_)];
+    return ForEachBloomLineBit(hash, kProbes, [&line](uint32_t bit) {
+      return (line.words[bit / 64].load(std::memory_order_relaxed) &
+              (uint64_t{1} << (bit % 64))) != 0;
+    });
   }
 
   size_t bytes() const { return num_lines_ * sizeof(Line); }
@@ -62,14 +60,9 @@ class MemTableFilter {
   // 8 (blocking costs a little against an unblocked filter of the same size).
   static constexpr int kProbes = 6;
 
-  struct alignas(64) Line {
-    std::atomic<uint64_t> words[8];
+  struct alignas(kBloomLineBytes) Line {
+    std::atomic<uint64_t> words[kBloomLineBytes / 8];
   };
-
-  size_t LineIndex(uint64_t hash) const {
-    // Maps the upper 32 bits onto [0, num_lines_) without a division.
-    return static_cast<size_t>(((hash >> 32) * num_lines_) >> 32);
-  }
 
   const size_t num_lines_;
   const std::unique_ptr<Line[]> lines_;

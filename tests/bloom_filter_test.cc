@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "lsm/coding.h"
 
@@ -79,14 +80,66 @@ TEST(BloomFilter, FalsePositiveRateTracksBitsPerKey) {
   }
 }
 
-TEST(BloomFilter, SizeIsBitsPerKeyTimesKeysPlusProbeByte) {
+TEST(BloomFilter, SizeIsBitsPerKeyTimesKeysInWholeLinesPlusTrailer) {
   BloomFilterBuilder builder(10);
   for (int i = 0; i < 1000; i++) builder.AddKey(Key(i));
   std::string filter = builder.Finish();
-  EXPECT_EQ(filter.size(), 1000 * 10 / 8 + 1);
-  EXPECT_EQ(filter.back(), 7);
-  // Tiny filters get at least 64 bits so a handful of keys is not all ones.
-  EXPECT_EQ(BloomFilterBuilder(10).Finish().size(), 8u + 1);
+  // 10,000 bits = 19.5 lines of 512, rounded up to 20.
+  EXPECT_EQ(filter.size(), 20 * 64 + 1u);
+  EXPECT_EQ(static_cast<uint8_t>(filter.back()), 0x80 | 7);  // blocked, 7 probes
+  // Tiny filters get one whole line.
+  EXPECT_EQ(BloomFilterBuilder(10).Finish().size(), 64u + 1);
+}
+
+// Every probe of a key lands in the one line its hash picks: a negative check reads one
+// cache line.
+TEST(BloomFilter, AKeysProbesStayInOneLine) {
+  for (int i = 0; i < 100; i++) {
+    BloomFilterBuilder builder(10);
+    // One distinct key, added often enough for a 20-line filter.
+    for (int j = 0; j < 1000; j++) builder.AddKey(Key(i));
+    std::string filter = builder.Finish();
+    ASSERT_EQ(filter.size(), 20 * 64 + 1u);
+    int lines_touched = 0, bits_set = 0;
+    for (size_t line = 0; line < 20; line++) {
+      int bits = 0;
+      for (size_t b = 0; b < 64; b++) bits += __builtin_popcount(uint8_t(filter[line * 64 + b]));
+      lines_touched += bits > 0;
+      bits_set += bits;
+    }
+    EXPECT_EQ(1, lines_touched) << i;
+    EXPECT_GE(bits_set, 1);
+    EXPECT_LE(bits_set, 7);
+  }
+}
+
+// Tables of format version 1 hold the standard layout; it must keep working. The filter
+// is built here from docs/table_format.md's formula, independently of the builder.
+std::string StandardFilter(const std::vector<std::string>& keys, uint64_t bits, int probes) {
+  std::string filter(bits / 8 + 1, '\0');
+  for (const std::string& key : keys) {
+    uint64_t h = BloomHash(key);
+    uint32_t h1 = static_cast<uint32_t>(h), h2 = static_cast<uint32_t>(h >> 32);
+    for (int i = 0; i < probes; i++) {
+      uint32_t x = h1 + static_cast<uint32_t>(i) * h2;
+      uint64_t bit = (uint64_t{x} * bits) >> 32;
+      filter[bit / 8] = static_cast<char>(filter[bit / 8] | (1 << (bit % 8)));
+    }
+  }
+  filter.back() = static_cast<char>(probes);
+  return filter;
+}
+
+TEST(BloomFilter, StandardLayoutFiltersStillAnswer) {
+  std::vector<std::string> keys;
+  for (int i = 0; i < 2000; i++) keys.push_back(Key(i));
+  BloomFilter filter;
+  ASSERT_TRUE(filter.Init(StandardFilter(keys, 20000, 7)).ok());
+  for (const std::string& key : keys) ASSERT_TRUE(filter.KeyMayMatch(key)) << key;
+  int false_positives = 0;
+  for (int i = 0; i < 20000; i++) false_positives += filter.KeyMayMatch(Key(i, "absent"));
+  EXPECT_LT(false_positives, 20000 * 2 / 100);  // theory 0.8%
+  EXPECT_GT(false_positives, 0);                // the bits are really consulted
 }
 
 TEST(BloomFilter, ProbeCountIsRoundedBitsTimesLn2ClampedTo1And30) {
@@ -126,11 +179,17 @@ TEST(BloomFilter, MalformedFiltersAreCorruption) {
   std::string bits(8, '\0');
   EXPECT_TRUE(filter.Init(bits + '\0').IsCorruption());    // 0 probes
   EXPECT_TRUE(filter.Init(bits + '\x1f').IsCorruption());  // 31 probes
+  EXPECT_TRUE(filter.Init(std::string(64, '\0') + '\x80').IsCorruption());  // blocked, 0 probes
+  EXPECT_TRUE(filter.Init(std::string(64, '\0') + '\x9f').IsCorruption());  // blocked, 31
+  EXPECT_TRUE(filter.Init(std::string(65, '\0') + '\x87').IsCorruption());  // not whole lines
+  EXPECT_TRUE(filter.Init(std::string(64, '\0') + '\xc7').IsCorruption());  // unknown bit
   // A filter that failed to load matches everything, like no filter.
   EXPECT_TRUE(filter.empty());
   EXPECT_TRUE(filter.KeyMayMatch("anything"));
   EXPECT_TRUE(filter.Init(bits + '\x1e').ok());
   EXPECT_FALSE(filter.KeyMayMatch("anything"));  // all bits clear
+  EXPECT_TRUE(filter.Init(std::string(128, '\0') + '\x87').ok());
+  EXPECT_FALSE(filter.KeyMayMatch("anything"));
 }
 
 TEST(BloomFilter, UninitializedFilterMatchesEverything) {

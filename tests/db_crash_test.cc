@@ -71,19 +71,28 @@ TEST(DbCrashTest, AcknowledgedWritesSurviveSigkillAndNoBatchIsHalfApplied) {
       WriteUntilKilled(path, next_batch, fds[1]);
     }
     close(fds[1]);
+    // The kill comes a random time after the child's first acknowledged batch, not after
+    // the fork: on a loaded machine opening the store alone can take longer than the
+    // whole window.
+    uint64_t batch;
+    uint64_t last = next_batch;
+    bool first_read = read(fds[0], &batch, sizeof(batch)) == sizeof(batch);
+    if (first_read) {
+      acknowledged.insert(batch);
+      last = batch;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(100 + rng() % 400));
     kill(child, SIGKILL);
     int status = 0;
     ASSERT_EQ(child, waitpid(child, &status, 0));
     ASSERT_TRUE(WIFSIGNALED(status)) << "child exited early with status " << WEXITSTATUS(status);
-    uint64_t batch;
-    uint64_t last = next_batch;
+    ASSERT_TRUE(first_read) << "the child died before acknowledging a batch in round " << round;
     while (read(fds[0], &batch, sizeof(batch)) == sizeof(batch)) {
       acknowledged.insert(batch);
       last = batch;
     }
     close(fds[0]);
-    ASSERT_GT(last, next_batch) << "the child acknowledged nothing in round " << round;
+    ASSERT_GE(last, next_batch) << "round " << round;
     std::printf("round %d: batches up to %llu acknowledged\n", round, static_cast<unsigned long long>(last));
 
     std::unique_ptr<DB> db;
