@@ -781,11 +781,15 @@ Status DBImpl::GetFromTables(const Version& version, const LookupKey& key, std::
   std::string_view user_key = key.user_key();
   auto search = [&](int level, const FileMetaData& f) -> Status {
     counters_.table_reads[level].fetch_add(1, std::memory_order_relaxed);
-    std::shared_ptr<const Table> table;
-    Status s = table_cache_->FindTable(f.number, f.file_size, &table);
-    if (!s.ok()) return s;
+    std::shared_ptr<const Table> cached;
+    const Table* table = level == 0 ? f.pinned_table.get() : nullptr;
+    if (table == nullptr) {
+      Status s = table_cache_->FindTable(f.number, f.file_size, &cached);
+      if (!s.ok()) return s;
+      table = level == 0 ? f.pinned_table.Pin(std::move(cached)) : cached.get();
+    }
     TableGetResult result;
-    s = table->Get(key.internal_key(), &result, value);
+    Status s = table->Get(key.internal_key(), &result, value);
     if (!s.ok()) return s;
     if (result == TableGetResult::kNotPresent) return Status::OK();
     *found = true;

@@ -3,6 +3,23 @@
 #include "lsm/coding.h"
 
 namespace strata {
+
+TablePin& TablePin::operator=(const TablePin&) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  table_.store(nullptr, std::memory_order_release);
+  owner_.reset();
+  return *this;
+}
+
+const Table* TablePin::Pin(std::shared_ptr<const Table> table) const {
+  std::lock_guard<std::mutex> guard(mutex_);
+  if (owner_ == nullptr) {
+    owner_ = std::move(table);
+    table_.store(owner_.get(), std::memory_order_release);
+  }
+  return owner_.get();
+}
+
 namespace {
 
 // Tags are never reused: an unknown tag means a newer writer, which we refuse.

@@ -3,7 +3,10 @@
 // replaying them in order rebuilds the current Version. Format: docs/manifest_format.md.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,6 +18,31 @@
 
 namespace strata {
 
+class Table;
+
+// An open Table attached to one FileMetaData for as long as it lives, so gets reach a
+// level-0 table without a table-cache lookup (a mutex, a hash probe and a reference
+// count per table, and a get probes every level-0 table). Not part of the manifest; a
+// copy starts empty. Only level-0 files are pinned, and there are few of those (writes
+// stop at 36), so the open files stay close to the table cache's bound.
+class TablePin {
+ public:
+  TablePin() = default;
+  TablePin(const TablePin&) {}
+  // The assigned-to file is another file: forget its table.
+  TablePin& operator=(const TablePin&);
+
+  // The pinned table, or nullptr before Pin. Lock-free; valid while the FileMetaData is.
+  const Table* get() const { return table_.load(std::memory_order_acquire); }
+  // Pins table unless another thread did first; returns the pinned one.
+  const Table* Pin(std::shared_ptr<const Table> table) const;
+
+ private:
+  mutable std::mutex mutex_;
+  mutable std::shared_ptr<const Table> owner_;  // guarded by mutex_
+  mutable std::atomic<const Table*> table_{nullptr};
+};
+
 constexpr int kNumLevels = 7;
 // Highest MANIFEST format this code reads; written into every MANIFEST's first record.
 constexpr uint32_t kManifestFormatVersion = 1;
@@ -24,6 +52,7 @@ struct FileMetaData {
   uint64_t file_size = 0;
   std::string smallest;  // internal key
   std::string largest;   // internal key
+  TablePin pinned_table;  // level 0 only, see TablePin
 };
 
 class VersionEdit {

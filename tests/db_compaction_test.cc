@@ -1064,6 +1064,62 @@ TEST(CompactionLifetimeTest, NewTablesStayClosedUntilRead) {
   EXPECT_GE(OpenTableFiles(dir.Join("db")), 1);
 }
 
+// Gets pin the level-0 tables they read (TablePin): once a compaction has moved the
+// data out of level 0 and no Version names those tables, their files must be closed
+// and gone, and gets keep answering from the compaction's output.
+TEST(CompactionLifetimeTest, PinnedLevel0TablesCloseWhenCompactedAway) {
+  ASSERT_TRUE(std::filesystem::exists("/proc/self/fd")) << "needs /proc/self/fd";
+  test::TempDir dir("strata-pinned-tables");
+  Options options = SmallTreeOptions(Env::Default());
+  options.level0_compaction_trigger = 100;  // level 0 stays until CompactRange
+  std::unique_ptr<DB> db;
+  ASSERT_TRUE(DB::Open(options, dir.Join("db"), &db).ok());
+  std::mt19937 rng(7);
+  std::map<std::string, std::string> model;
+  for (int table = 0; table < 3; table++) {
+    for (int i = 0; i < 200; i++) {
+      std::string key = NumberedKey(rng() % 500), value = RandomBytes(rng, 50);
+      ASSERT_TRUE(db->Put(WriteOptions(), key, value).ok());
+      model[key] = value;
+    }
+    ASSERT_TRUE(db->Flush().ok());
+  }
+  ASSERT_TRUE(db->WaitForBackgroundWork().ok());
+  Statistics stats;
+  db->GetStatistics(&stats);
+  ASSERT_GE(stats.levels[0].files, 3);
+  // Every key, twice: the second round goes through the pins.
+  for (int round = 0; round < 2; round++) {
+    for (const auto& [key, expected] : model) {
+      std::string value;
+      ASSERT_TRUE(db->Get(ReadOptions(), key, &value).ok()) << key;
+      ASSERT_EQ(expected, value) << key;
+    }
+  }
+  EXPECT_GE(OpenTableFiles(dir.Join("db")), 3);
+
+  ASSERT_TRUE(db->CompactRange(nullptr, nullptr).ok());
+  ASSERT_TRUE(db->WaitForBackgroundWork().ok());
+  db->GetStatistics(&stats);
+  EXPECT_EQ(0, stats.levels[0].files);
+  // No descriptor of a deleted table is left open (the kernel shows them as
+  // "<path> (deleted)").
+  int deleted_but_open = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    std::string target = std::filesystem::read_symlink(entry.path(), ec).string();
+    if (!ec && target.rfind(dir.Join("db") + "/", 0) == 0 && target.ends_with(".sst (deleted)")) {
+      deleted_but_open++;
+    }
+  }
+  EXPECT_EQ(0, deleted_but_open);
+  for (const auto& [key, expected] : model) {
+    std::string value;
+    ASSERT_TRUE(db->Get(ReadOptions(), key, &value).ok()) << key;
+    ASSERT_EQ(expected, value) << key;
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Backpressure.
 
