@@ -150,30 +150,51 @@ std::string CommitLogName(const std::string& schema_name) {
   return QuoteIdentifier(schema_name) + "." + kCommitLogTable;
 }
 
-// Applies or discards the pending transactions a crash left in a freshly opened store,
-// asking the main database which one committed. Writers are serialized and every
-// commit applies its record, so at most the last recorded id can be pending and
-// committed.
-// The transaction id the commit log holds as this connection sees it; 0 if none (or no
-// log).
-uint64_t ReadCommitLog(sqlite3* db, const std::string& schema_name) {
+// The transaction id the commit log holds as this connection sees it into *committed;
+// 0 if the database has no log (no strata table was ever created in it, so nothing
+// committed). An error if the log cannot be read, e.g. SQLITE_BUSY while another
+// connection holds the database's exclusive lock: "nothing committed" would have the
+// caller discard a committed transaction.
+Status ReadCommitLog(sqlite3* db, const std::string& schema_name, uint64_t* committed) {
+  *committed = 0;
   std::string sql = "SELECT txid FROM " + CommitLogName(schema_name) + " LIMIT 1";
   sqlite3_stmt* stmt = nullptr;
-  uint64_t committed = 0;
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
-      sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_bytes(stmt, 0) == 8) {
-    const auto* bytes = static_cast<const unsigned char*>(sqlite3_column_blob(stmt, 0));
-    for (int i = 0; i < 8; i++) committed = (committed << 8) | bytes[i];
+  int rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr);
+  if (rc == SQLITE_ERROR && std::string_view(sqlite3_errmsg(db)).starts_with("no such table")) {
+    return Status::OK();
   }
+  int bytes = 0;
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) bytes = sqlite3_column_bytes(stmt, 0);
+    if (bytes == 8) {
+      const auto* id = static_cast<const unsigned char*>(sqlite3_column_blob(stmt, 0));
+      for (int i = 0; i < 8; i++) *committed = (*committed << 8) | id[i];
+    }
+  }
+  const std::string error = sqlite3_errmsg(db);
   sqlite3_finalize(stmt);
-  return committed;
+  if (rc == SQLITE_DONE || (rc == SQLITE_ROW && bytes == 8)) return Status::OK();
+  if (rc == SQLITE_ROW) {
+    return Status::Corruption(std::string(kCommitLogTable) + " holds a malformed transaction id");
+  }
+  const std::string message = std::string("cannot read ") + kCommitLogTable + ": " + error;
+  const int primary = rc & 0xff;
+  return primary == SQLITE_BUSY || primary == SQLITE_LOCKED ? Status::Busy(message)
+                                                            : Status::IOError(message);
 }
 
+// Applies or discards the pending transactions in the store, asking the main database
+// which one committed. Writers are serialized and every commit applies its record, so
+// when nobody is between an xSync and its xCommit at most the last recorded id can be
+// pending and committed.
 Status RecoverPendingTransactions(sqlite3* db, const std::string& schema_name, Store* store) {
   std::vector<uint64_t> pending;
   Status s = store->ListPending(&pending);
   if (!s.ok() || pending.empty()) return s;
-  const uint64_t committed = ReadCommitLog(db, schema_name);
+  uint64_t committed = 0;
+  s = ReadCommitLog(db, schema_name, &committed);
+  if (!s.ok()) return s;
   for (uint64_t txid : pending) {
     s = txid == committed ? store->ApplyPending(txid) : store->DiscardPending(txid);
     if (!s.ok()) break;
@@ -193,19 +214,29 @@ Status RecoverPendingTransactions(sqlite3* db, const std::string& schema_name, S
 //     keep the table; RENAME: a second name); the rest (removing a dropped table or the
 //     old name) is a pending transaction whose id the statement writes into the commit
 //     log, so it is applied only once the database committed it: by the next writing
-//     transaction or schema change of the store, or when the store is next opened.
+//     transaction or schema change of the store, or when the store is next opened;
+//   - like SQLite's, they exclude every writer: they hold the database's write lock, and
+//     the store's writer slot for their callback (HeldWriterSlot). A transaction of
+//     another connection therefore never has uncommitted writes to a table being dropped
+//     or renamed, and never overwrites the commit log before a schema change in it is
+//     applied (its first write applies those, see ApplyCommittedSchemaChanges).
 
 // Resolves every pending transaction against the commit log and deletes the rows of
-// the tables whose drop it applied. Only where no other statement can be between its
-// xSync (or schema change) and its commit: while this connection holds the database's
-// write lock (a schema change), or when the store has just been opened.
+// the tables whose drop it applied. Only where no transaction of another connection is
+// between its xSync and its xCommit, and no schema change between its callback and its
+// commit: holding the store's writer slot (see HeldWriterSlot), and either the
+// database's write lock too (a schema change, a transaction's first write) or, to
+// recover a store just opened, before any schema change (the first one resolves and
+// marks the store recovered).
 Status ResolvePendingTransactions(sqlite3* db, const std::string& schema_name, Store* store) {
   std::vector<uint64_t> unresolved = store->UnresolvedSchemaChanges();
   Status s = RecoverPendingTransactions(db, schema_name, store);
   if (s.ok()) s = store->FinishDrops();
-  if (s.ok() && !unresolved.empty()) {
+  if (!s.ok()) return s;
+  if (!unresolved.empty()) {
     store->ForgetSchemaChanges(*std::max_element(unresolved.begin(), unresolved.end()));
   }
+  store->MarkRecovered();  // what a crash left is resolved too
   return s;
 }
 
@@ -218,9 +249,10 @@ Status ResolvePendingTransactions(sqlite3* db, const std::string& schema_name, S
 Status ApplyCommittedSchemaChanges(sqlite3* db, const std::string& schema_name, Store* store) {
   std::vector<uint64_t> unresolved = store->UnresolvedSchemaChanges();
   if (unresolved.empty()) return Status::OK();
-  const uint64_t committed = ReadCommitLog(db, schema_name);
+  uint64_t committed = 0;
+  Status s = ReadCommitLog(db, schema_name, &committed);
+  if (!s.ok()) return s;
   bool applied = false;
-  Status s;
   for (uint64_t txid : unresolved) {
     if (txid > committed) continue;
     s = txid == committed ? store->ApplyPending(txid) : store->DiscardPending(txid);
@@ -324,6 +356,43 @@ Status CheckStoreOwner(sqlite3* db, const std::string& schema_name, Store* store
 }
 
 int RecordCommitId(StrataTable* table, uint64_t txid);
+int BusyTimeoutMillis(sqlite3* db);
+
+// The store's writer slot, held by a schema change (CREATE, DROP, RENAME) for the
+// length of its callback, as SQLite's schema changes hold the database's write lock,
+// and by the recovery of a store just opened. The lock alone leaves a window: SQLite
+// commits the database and releases its lock before it calls xCommit, so a writer on
+// another connection (thread) can be between its commit and its xCommit, its pending
+// record committed but not yet applied. A schema change resolving pending transactions
+// there would apply that record and the writer's xCommit would write it again after
+// the schema change: after a dropped table's rows are deleted, say, bringing them back
+// under the dropped id. Holding the slot, the schema change waits for that xCommit (up
+// to the busy timeout, then SQLITE_BUSY). Nobody can take the slot between the callback
+// and the statement's commit, as every writer takes the database's write lock first.
+class HeldWriterSlot {
+ public:
+  explicit HeldWriterSlot(StrataTable* table)
+      : store_(table->store), connection_(table->connection) {
+    // A transaction of this connection that writes the store holds the slot already.
+    if (connection_->WritingTransaction(store_.get()) != nullptr) return;
+    status_ = store_->BeginWrite(connection_.get(),
+                                 std::chrono::milliseconds(BusyTimeoutMillis(table->db)));
+    held_ = status_.ok();
+  }
+  ~HeldWriterSlot() {
+    if (held_) store_->EndWrite(connection_.get());
+  }
+  HeldWriterSlot(const HeldWriterSlot&) = delete;
+  HeldWriterSlot& operator=(const HeldWriterSlot&) = delete;
+  const Status& status() const { return status_; }
+
+ private:
+  // Copies: xDestroy deletes the table while the slot is held.
+  std::shared_ptr<Store> store_;
+  std::shared_ptr<ConnectionState> connection_;
+  Status status_;
+  bool held_ = false;
+};
 
 // Writes `on_commit` as a pending transaction and records its id in the commit log,
 // inside the schema-changing statement's transaction. Returns the SQLite code.
@@ -402,8 +471,14 @@ int CreateOrConnect(sqlite3* db, void* aux, int argc, const char* const* argv,
   if (s.ok() && table->store_is_durable) {
     s = CheckStoreOwner(db, table->schema_name, table->store.get(), create);
   }
-  if (s.ok() && table->store->ClaimRecovery() && table->store_is_durable) {
-    s = ResolvePendingTransactions(db, table->schema_name, table->store.get());
+  if (s.ok() && table->store_is_durable && table->store->NeedsRecovery()) {
+    // Holding the slot, so that no transaction writes before the recovery.
+    HeldWriterSlot slot(table.get());
+    s = slot.status();
+    // Another connection may have recovered the store while this one waited.
+    if (s.ok() && table->store->NeedsRecovery()) {
+      s = ResolvePendingTransactions(db, table->schema_name, table->store.get());
+    }
   }
   if (!s.ok()) {
     SetErrorMessage(error, "strata table " + table->table_name + ": " + s.ToString());
@@ -422,9 +497,11 @@ int CreateOrConnect(sqlite3* db, void* aux, int argc, const char* const* argv,
                       " AS SELECT zeroblob(8) AS txid";
     int rc = Exec(db, sql, error);
     if (rc != SQLITE_OK) return rc;
-    // The statement holds the database's write lock: every earlier schema change and
-    // commit is decided.
-    s = ResolvePendingTransactions(db, table->schema_name, table->store.get());
+    // The statement holds the database's write lock and, with the slot, no other
+    // connection is committing: every earlier schema change and commit is decided.
+    HeldWriterSlot slot(table.get());
+    s = slot.status();
+    if (s.ok()) s = ResolvePendingTransactions(db, table->schema_name, table->store.get());
     // SQLite's schema decides what exists: a catalog entry without a SQLite table is
     // stale (see Store::RemoveStaleName).
     if (s.ok()) s = table->store->RemoveStaleName(table->table_name);
@@ -488,7 +565,9 @@ int xDestroy(sqlite3_vtab* vtab) {
   int rc =
       RefuseInsideTransaction(table->db, table->table_name, "DROP TABLE", &table->base.zErrMsg);
   if (rc != SQLITE_OK) return rc;
-  Status s = ResolvePendingTransactions(table->db, table->schema_name, table->store.get());
+  HeldWriterSlot slot(table);
+  Status s = slot.status();
+  if (s.ok()) s = ResolvePendingTransactions(table->db, table->schema_name, table->store.get());
   if (!s.ok()) return Fail(table, s);
   WriteBatch on_commit;
   s = table->store->PrepareDropTable(table->table_name, &on_commit);
@@ -509,7 +588,9 @@ int xRename(sqlite3_vtab* vtab, const char* new_name) {
   int rc = RefuseInsideTransaction(table->db, table->table_name, "ALTER TABLE ... RENAME",
                                    &table->base.zErrMsg);
   if (rc != SQLITE_OK) return rc;
-  Status s = ResolvePendingTransactions(table->db, table->schema_name, table->store.get());
+  HeldWriterSlot slot(table);
+  Status s = slot.status();
+  if (s.ok()) s = ResolvePendingTransactions(table->db, table->schema_name, table->store.get());
   WriteBatch on_commit;
   if (s.ok()) s = table->store->PrepareRenameTable(table->table_name, new_name, &on_commit);
   if (!s.ok()) return Fail(table, s);
@@ -1066,9 +1147,12 @@ StoreTransaction* BeginWriting(StrataTable* table, Status* s) {
     *s = table->store->BeginWrite(table->connection.get(),
                                   std::chrono::milliseconds(BusyTimeoutMillis(table->db)));
     // A DROP or RENAME committed since the last write is applied before this
-    // transaction's writes (and before its xSync overwrites the commit log).
+    // transaction's writes (and before its xSync overwrites the commit log); so is what
+    // a crash left, if the recovery when the table was connected failed.
     if (s->ok()) {
-      *s = ApplyCommittedSchemaChanges(table->db, table->schema_name, table->store.get());
+      *s = table->store_is_durable && table->store->NeedsRecovery()
+               ? ResolvePendingTransactions(table->db, table->schema_name, table->store.get())
+               : ApplyCommittedSchemaChanges(table->db, table->schema_name, table->store.get());
       if (!s->ok()) table->store->EndWrite(table->connection.get());
     }
     if (!s->ok()) {

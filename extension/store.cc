@@ -488,28 +488,6 @@ Status Store::ListTables(std::vector<TableEntry>* entries) {
   return it->status().WithContext("store " + path_);
 }
 
-Status Store::DropTable(std::string_view name) {
-  TableEntry entry;
-  {
-    std::lock_guard<std::mutex> lock(catalog_mutex_);
-    Status s = ReadCatalogEntry(name, &entry);
-    if (!s.ok()) return s;
-    WriteBatch batch;
-    batch.Delete(TableEntryKey(name));
-    batch.Put(DroppedKey(entry.id), "");
-    s = db_->Write(CommitWriteOptions(), &batch);
-    if (!s.ok()) return s.WithContext("store " + path_ + ": dropping table " + std::string(name));
-  }
-  // The table is gone from the catalog; its rows are deleted outside the catalog lock,
-  // as that takes a while for a big table.
-  Status s = DeleteTableRows(entry.id);
-  if (!s.ok()) {
-    return s.WithContext("store " + path_ + ": deleting the rows of dropped table " +
-                         std::string(name));
-  }
-  return Status::OK();
-}
-
 Status Store::DeleteTableRows(uint32_t id) {
   const std::string prefix = TableKeyPrefix(id);
   std::unique_ptr<Iterator> it = db_->NewIterator(ReadOptions());
@@ -548,33 +526,6 @@ Status Store::FinishDrops() {
       return s.WithContext("store " + path_ + ": finishing the drop of table id " +
                            std::to_string(id));
     }
-  }
-  return Status::OK();
-}
-
-Status Store::RenameTable(std::string_view old_name, std::string_view new_name) {
-  std::lock_guard<std::mutex> lock(catalog_mutex_);
-  TableEntry entry;
-  Status s = ReadCatalogEntry(old_name, &entry);
-  if (!s.ok()) return s;
-  const std::string old_key = TableEntryKey(old_name);
-  const std::string new_key = TableEntryKey(new_name);
-  WriteBatch batch;
-  if (new_key != old_key) {
-    TableEntry other;
-    s = ReadCatalogEntry(new_name, &other);
-    if (s.ok()) {
-      return Status::InvalidArgument("table " + std::string(new_name) + " exists in store " +
-                                     path_);
-    }
-    if (!s.IsNotFound()) return s;
-    batch.Delete(old_key);
-  }
-  batch.Put(new_key, EncodeCatalogEntry(entry.id, new_name, entry.schema));
-  s = db_->Write(CommitWriteOptions(), &batch);
-  if (!s.ok()) {
-    return s.WithContext("store " + path_ + ": renaming table " + std::string(old_name) + " to " +
-                         std::string(new_name));
   }
   return Status::OK();
 }

@@ -113,7 +113,7 @@ class Store {
 
   // ---- Catalog --------------------------------------------------------------------
   // Table names compare case-insensitively in ASCII, like SQLite identifiers; the
-  // entry keeps the name's spelling from CreateTable or RenameTable. Changes are
+  // entry keeps the name's spelling from CreateTable or PrepareRenameTable. Changes are
   // written with CommitWriteOptions() and are atomic. Safe to call from any thread.
   struct TableEntry {
     uint32_t id = 0;
@@ -126,14 +126,6 @@ class Store {
   Status FindTable(std::string_view name, TableEntry* entry);
   // Every entry, ordered by lowercased name (stale names included, see below).
   Status ListTables(std::vector<TableEntry>* entries);
-  // Removes the entry and deletes every row of the table. The entry's removal is atomic
-  // and records the drop, so a crash part way through the row deletion is finished by
-  // the next Acquire that opens the store. The id is never reused, so the rows are
-  // never visible again even while their deletion is unfinished. NotFound if absent.
-  Status DropTable(std::string_view name);
-  // Atomic. NotFound if old_name is absent; InvalidArgument if new_name names another
-  // table. Renaming to another spelling of the same name just changes the spelling.
-  Status RenameTable(std::string_view old_name, std::string_view new_name);
 
   // ---- Schema changes whose outcome the main database decides ----------------------
   // DROP TABLE and ALTER TABLE ... RENAME run inside a statement of the main database,
@@ -146,7 +138,8 @@ class Store {
   // by a CREATE or RENAME that did not commit or by a DROP not applied yet.
   //
   // Writes nothing now; *on_commit removes every name of the table and marks its id
-  // dropped. NotFound if absent.
+  // dropped, atomically: from then on the rows are never visible again (the id is never
+  // reused), and FinishDrops deletes them, also after a crash. NotFound if absent.
   Status PrepareDropTable(std::string_view name, WriteBatch* on_commit);
   // Adds new_name as a second name of old_name's table now (replacing a stale entry of
   // that name, see RemoveStaleName), so the table is found under whichever name SQLite
@@ -255,9 +248,12 @@ class Store {
   Status WriteDirect(const WriteBatch& batch);
   Status WriteDirect(WriteBatch* batch);
 
-  // True for exactly one caller per opening of the store: that caller resolves the
-  // pending transactions a crash left (ListPending), before anyone writes.
-  bool ClaimRecovery() { return !recovery_claimed_.exchange(true); }
+  // Whether the pending transactions a crash left are still to be resolved: true from
+  // the opening of the store until MarkRecovered. The glue resolves them (ListPending)
+  // holding the writer slot, before anything else writes the store, and calls
+  // MarkRecovered once that succeeded; a failed try leaves it to the next.
+  bool NeedsRecovery() const { return !recovered_.load(); }
+  void MarkRecovered() { recovered_.store(true); }
 
  private:
   class Registry;
@@ -281,8 +277,9 @@ class Store {
   const std::unique_ptr<Env> env_;  // in memory only; must outlive db_
   std::unique_ptr<DB> db_;
 
+  std::atomic<bool> recovered_{false};
+
   // Serializes catalog changes (their read-modify-write of the catalog).
-  std::atomic<bool> recovery_claimed_{false};
   std::mutex catalog_mutex_;
 
   // Serializes pending-record changes, so one record is never applied twice.

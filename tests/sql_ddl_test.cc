@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "extension/store.h"
+#include "tests/support/after_commit_module.h"
 #include "tests/support/sqlite_harness.h"
 #include "tests/support/temp_dir.h"
 
@@ -352,6 +353,137 @@ TEST_F(SqlDdlTest, CrashBetweenTheStoreChangeAndTheDatabaseCommitLeavesTheTableA
     std::filesystem::remove(dir_.Join("strata.db"));
     std::filesystem::remove(dir_.Join("ordinary.db"));
   }
+}
+
+// ---------------------------------------------------------------------------------
+// Two connections to one database. SQLite lets one connection write at a time, and a
+// schema change is a write: it waits (up to the busy timeout) for a transaction of
+// another connection that has written, then fails with SQLITE_BUSY, as it does for
+// ordinary tables. So no other connection has uncommitted writes to a table being
+// dropped or renamed, or writes the commit log between a schema change's commit and
+// the application of its pending transaction (the first write of the next transaction
+// applies it). The store must keep that order, and be left with nothing of a dropped
+// table.
+
+const char* const kSchemaChangesOfT[] = {
+    "DROP TABLE t",
+    "ALTER TABLE t RENAME TO u",
+    "CREATE VIRTUAL TABLE n USING strata(k INTEGER PRIMARY KEY, v)",
+};
+
+TEST_F(SqlDdlTest, SchemaChangeWaitsForAnotherConnectionsOpenWriteTransaction) {
+  for (const char* journal_mode : {"DELETE", "WAL"}) {
+    SCOPED_TRACE(journal_mode);
+    const std::string db_path = dir_.Join(std::string(journal_mode) + ".db");
+    {
+      auto x = Connect(db_path);
+      auto y = Connect(db_path);
+      Must(*x, std::string("PRAGMA journal_mode = ") + journal_mode);
+      // Ids 1 and 2.
+      Must(*x, "CREATE VIRTUAL TABLE t USING strata(k INTEGER PRIMARY KEY, v, sync=off)");
+      Must(*x, "CREATE VIRTUAL TABLE w USING strata(k INTEGER PRIMARY KEY, v)");
+      Must(*x, "INSERT INTO t VALUES (1, 'one')");
+      Must(*x, "BEGIN; INSERT INTO t VALUES (2, 'two'); INSERT INTO w VALUES (1, 'w')");
+      for (const char* sql : kSchemaChangesOfT) {
+        EXPECT_EQ(y->Run(sql).code, SQLITE_BUSY) << sql;
+      }
+      Must(*x, "COMMIT");
+      EXPECT_EQ(Must(*y, "SELECT k FROM t"), (SqlRows{{"int:1"}, {"int:2"}}));
+      Must(*y, "DROP TABLE t");
+      Must(*y, "ALTER TABLE w RENAME TO u");
+      Must(*x, "INSERT INTO u VALUES (2, 'applies the rename')");
+      EXPECT_EQ(Contents(*x, "t"), "no such table");
+    }
+    std::string catalog;
+    size_t rows = 0;
+    InspectStore(db_path + "-strata", 1, &catalog, &rows);
+    EXPECT_EQ(catalog, "u:2 ");
+    EXPECT_EQ(rows, 0u);
+  }
+}
+
+// The one moment SQLite's lock leaves open: SQLite commits the database and releases
+// its lock before it calls the virtual tables' xCommit, so another thread can run a
+// schema change on its connection between a transaction's commit and the store's
+// xCommit, whose pending record the database has committed but the store not applied.
+// The schema change must wait for that xCommit, as for an open transaction (here, on
+// the same thread, it cannot: it fails with SQLITE_BUSY). Resolving the record itself
+// instead, a DROP would have the xCommit write the rows again after their deletion,
+// leaving them in the store under the dropped table's id.
+TEST_F(SqlDdlTest, SchemaChangeBetweenAnotherConnectionsCommitAndItsXCommitWaitsForIt) {
+  const std::string db_path = dir_.Join("window.db");
+  {
+    auto x = Connect(db_path);
+    auto y = Connect(db_path);
+    test::AfterCommitHook hook;
+    ASSERT_EQ(test::RegisterAfterCommitModule(x->get(), &hook), SQLITE_OK);
+    Must(*x, "CREATE VIRTUAL TABLE temp.after_commit USING after_commit");
+    Must(*x, "CREATE VIRTUAL TABLE t USING strata(k INTEGER PRIMARY KEY, v, sync=off)");  // id 1
+    Must(*x, "INSERT INTO t VALUES (1, 'one')");
+    std::vector<SqlResult> during;
+    hook.action = [&] {
+      for (const char* sql : kSchemaChangesOfT) during.push_back(y->Run(sql));
+    };
+    Must(*x, "BEGIN; INSERT INTO after_commit VALUES (1); INSERT INTO t VALUES (2, 'two'); COMMIT");
+    hook.action = nullptr;
+    ASSERT_EQ(hook.commits, 1);
+    ASSERT_EQ(during.size(), 3u);
+    for (const SqlResult& r : during) EXPECT_EQ(r.code, SQLITE_BUSY) << r.ToString();
+    EXPECT_EQ(Must(*y, "SELECT k FROM t"), (SqlRows{{"int:1"}, {"int:2"}}));
+    Must(*y, "DROP TABLE t");
+    Must(*y, "CREATE VIRTUAL TABLE n USING strata(k INTEGER PRIMARY KEY, v)");  // id 2
+    EXPECT_EQ(Contents(*x, "n"), "");
+  }
+  std::string catalog;
+  size_t rows = 0;
+  InspectStore(db_path + "-strata", 1, &catalog, &rows);
+  EXPECT_EQ(catalog, "n:2 ");
+  EXPECT_EQ(rows, 0u);
+}
+
+// Recovery asks the commit log which pending transaction the database committed. When
+// it cannot read the log (here another connection holds the database's exclusive lock
+// while a statement connects the table, its schema already loaded), it must fail and be
+// tried again, never take the unreadable log for "nothing committed" and discard a
+// committed transaction.
+TEST_F(SqlDdlTest, RecoveryThatCannotReadTheCommitLogKeepsTheCommittedTransaction) {
+  const std::string db_path = dir_.Join("recovery.db");
+  {
+    auto db = Connect(db_path);
+    Must(*db, "CREATE VIRTUAL TABLE t USING strata(k INTEGER PRIMARY KEY, v)");
+  }
+  // A child commits a transaction and dies after the database committed it and before
+  // the store applied it: the store keeps its pending record for recovery.
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    SqliteDb db;
+    std::string error;
+    if (!db.Open(db_path, &error) || !test::LoadStrata(&db, &error)) _exit(2);
+    test::AfterCommitHook hook;
+    if (test::RegisterAfterCommitModule(db.get(), &hook) != SQLITE_OK) _exit(2);
+    if (!db.Run("CREATE VIRTUAL TABLE temp.after_commit USING after_commit").ok()) _exit(2);
+    hook.action = [] { kill(getpid(), SIGKILL); };
+    db.Run(
+        "BEGIN; INSERT INTO after_commit VALUES (1); INSERT INTO t VALUES (1, 'committed'); "
+        "COMMIT");
+    _exit(3);  // the hook did not run
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "child status " << status;
+
+  auto locker = Connect(db_path);
+  auto reader = Connect(db_path);
+  Must(*reader, "SELECT count(*) FROM sqlite_schema");  // loads the schema
+  Must(*locker, "BEGIN EXCLUSIVE");
+  EXPECT_EQ(reader->Run("SELECT * FROM t").code, SQLITE_BUSY);
+  Must(*locker, "COMMIT");
+  EXPECT_EQ(Must(*reader, "SELECT * FROM t"), (SqlRows{{"int:1", "text:'committed'"}}));
+  reader.reset();
+  locker.reset();
+  auto db = Connect(db_path);
+  EXPECT_EQ(Must(*db, "SELECT * FROM t"), (SqlRows{{"int:1", "text:'committed'"}}));
 }
 
 // In-memory databases get the same guarantees against a vetoed commit.
