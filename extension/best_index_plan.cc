@@ -489,7 +489,7 @@ class Planner {
         (c.op == PlanOp::kLimit ? limits : offsets)++;
         continue;
       }
-      if (!usage[i].omit) return false;  // SQLite filters after us
+      if (!usage[i].omit || c.sqlite_rechecks) return false;  // SQLite filters after us
       // A row-value `(a,b) > (x,y)` reaches us as `a >= x` and SQLite re-checks it
       // whatever omit says: only a known right-hand value rules that out.
       if ((c.op == PlanOp::kGe || c.op == PlanOp::kLe) && !c.rhs_value_known) return false;

@@ -22,8 +22,9 @@
 // R(j) = N^((m-j)/m) the rows sharing j leading key values, and L = 10 values assumed
 // per IN list. Cost = seeks * (1 + log2 N) + rows. ORDER BY is consumed (with a
 // reverse scan for DESC) when the rows come out in that order; LIMIT/OFFSET only if
-// allowed (never with SQLite 3.40.1), every other constraint is consumed and the order
-// is final. Everything not consumed is left to SQLite (argvIndex 0, omit false).
+// allowed (never with SQLite 3.40.1: SqlitePassesLimitOffsetSafely), every other
+// constraint is consumed with omit and the order is final. Everything not consumed is
+// left to SQLite (argvIndex 0, omit false).
 //
 // May include: the C++ standard library only.
 #pragma once
@@ -69,6 +70,10 @@ struct PlanConstraint {
   // comparison `(a,b) > (x,y)`, which it re-checks whatever omit says (see
   // docs/planning.md, "LIMIT and OFFSET"); that RHS is never known.
   bool rhs_value_known = false;
+  // The glue sets omit = 0 for this constraint whatever the plan says, so SQLite
+  // re-checks every row the plan returns (a TEXT column: sqlite_vtab.cc,
+  // RecheckedBySqlite). Rows SQLite rejects after us would make a consumed LIMIT short.
+  bool sqlite_rechecks = false;
 };
 
 // One aOrderBy[] entry.
@@ -100,11 +105,10 @@ struct PlanInput {
   PlanDistinct distinct = PlanDistinct::kOrdered;
   // From the store's statistics; 0 means unknown.
   uint64_t estimated_table_rows = 0;
-  // Whether LIMIT/OFFSET may be consumed at all. Keep false with SQLite 3.40.1: it
-  // passes them even when a WHERE term it does not show the table (`a = b`, `a > b`)
-  // filters afterwards, and passes a compound SELECT's LIMIT and OFFSET to each member
-  // (docs/planning.md, "LIMIT and OFFSET"). Only for an SQLite that passes them only
-  // when no other term and no compound is involved.
+  // Whether LIMIT/OFFSET may be consumed at all: SqlitePassesLimitOffsetSafely() of the
+  // running SQLite. SQLite 3.40.1 passes them even when a WHERE term it does not show
+  // the table (`a = b`, `a > b`) filters afterwards, and passes a compound SELECT's
+  // LIMIT and OFFSET to each member (docs/planning.md, "LIMIT and OFFSET").
   bool allow_limit_offset = false;
 };
 
@@ -178,6 +182,19 @@ struct BestIndexPlan {
   int idx_num = 0;      // shape, encoded
   std::string idx_str;  // shape, readable, for EXPLAIN QUERY PLAN; checked by DecodePlan
 };
+
+// The first SQLite release checked to pass LIMIT and OFFSET to xBestIndex only where
+// every filter and the order are visible to the planner (no `a = b` term, no member of
+// a compound with OFFSET, a retry without LIMIT when a constraint is left unused):
+// 3.53.2, the one better-sqlite3 bundles (docs/planning.md, "LIMIT and OFFSET").
+// Earlier releases may be safe too, but none was checked.
+inline constexpr int kFirstSqliteWithSafeLimitOffset = 3053002;
+
+// Whether PlanInput::allow_limit_offset may be set for the SQLite whose
+// sqlite3_libversion_number() is `sqlite_version_number`.
+constexpr bool SqlitePassesLimitOffsetSafely(int sqlite_version_number) {
+  return sqlite_version_number >= kFirstSqliteWithSafeLimitOffset;
+}
 
 // The plan for one xBestIndex call. Never fails: a full scan is always possible.
 BestIndexPlan PlanBestIndex(const PlanInput& input);

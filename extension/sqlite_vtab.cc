@@ -636,6 +636,13 @@ uint64_t EstimateTableRows(StrataTable* table) {
   return std::max<uint64_t>(10, bytes / 150);
 }
 
+// A TEXT key compared with a column of other affinity (a join) is converted
+// differently by SQLite than our TEXT conversion assumes: SQLite must re-check it.
+bool RecheckedBySqlite(const StrataTable* table, int column) {
+  return column >= 0 && column < table->hidden_key_column &&
+         table->schema.columns[column].affinity == Affinity::kText;
+}
+
 int xBestIndex(sqlite3_vtab* vtab, sqlite3_index_info* info) {
   StrataTable* table = AsTable(vtab);
   PlanInput input;
@@ -656,27 +663,25 @@ int xBestIndex(sqlite3_vtab* vtab, sqlite3_index_info* info) {
     const char* collation = sqlite3_vtab_collation(info, i);
     constraint.collation_is_binary =
         collation == nullptr || sqlite3_stricmp(collation, "BINARY") == 0;
+    // A row value `(a,b) > (x,y)` arrives as an `a >= x` whose value is never known.
+    sqlite3_value* rhs = nullptr;
+    constraint.rhs_value_known = c.usable && sqlite3_vtab_rhs_value(info, i, &rhs) == SQLITE_OK;
+    constraint.sqlite_rechecks = RecheckedBySqlite(table, c.iColumn);
     input.constraints.push_back(constraint);
   }
   for (int i = 0; i < info->nOrderBy; i++) {
     input.order_by.push_back({info->aOrderBy[i].iColumn, info->aOrderBy[i].desc != 0});
   }
   input.estimated_table_rows = EstimateTableRows(table);
-  // LIMIT/OFFSET stay with SQLite: 3.40.1 passes them even where stopping early is
-  // wrong (docs/planning.md); SQLite stops stepping the cursor at the limit anyway.
-  input.allow_limit_offset = false;
+  // Only an SQLite that passes LIMIT/OFFSET where stopping early is right; 3.40.1 does
+  // not (docs/planning.md). The running library, not the headers we were built with.
+  input.allow_limit_offset = SqlitePassesLimitOffsetSafely(sqlite3_libversion_number());
 
   BestIndexPlan plan = PlanBestIndex(input);
   for (int i = 0; i < info->nConstraint; i++) {
     info->aConstraintUsage[i].argvIndex = plan.constraint_usage[i].argv_index;
     info->aConstraintUsage[i].omit = plan.constraint_usage[i].omit ? 1 : 0;
-    // A TEXT key compared with a column of other affinity (a join) is converted
-    // differently by SQLite than our TEXT conversion assumes: let SQLite re-check.
-    int column = info->aConstraint[i].iColumn;
-    if (column >= 0 && column < table->hidden_key_column &&
-        table->schema.columns[column].affinity == Affinity::kText) {
-      info->aConstraintUsage[i].omit = 0;
-    }
+    if (input.constraints[i].sqlite_rechecks) info->aConstraintUsage[i].omit = 0;
     if (plan.constraint_usage[i].in_all_at_once) sqlite3_vtab_in(info, i, 1);
   }
   info->orderByConsumed = plan.order_by_consumed ? 1 : 0;
@@ -972,7 +977,8 @@ int xFilter(sqlite3_vtab_cursor* base, int idx_num, const char* idx_str, int arg
   cursor->descending = plan.descending;
   cursor->limit = -1;
   cursor->offset = 0;
-  if (plan.limit_argv > 0) cursor->limit = std::max<int64_t>(0, sqlite3_value_int64(argv[plan.limit_argv - 1]));
+  // A negative LIMIT (`LIMIT -1`) means no limit, as in SQLite.
+  if (plan.limit_argv > 0) cursor->limit = std::max<int64_t>(-1, sqlite3_value_int64(argv[plan.limit_argv - 1]));
   if (plan.offset_argv > 0) cursor->offset = std::max<int64_t>(0, sqlite3_value_int64(argv[plan.offset_argv - 1]));
 
   // The key prefix fixed by equality constraints, each value converted with its

@@ -72,6 +72,8 @@ class Query {
   Query& WhereConstant(int column, PlanOp op) { return Add({column, op, true, true, true}); }
   Query& WhereUnusable(int column, PlanOp op) { return Add({column, op, false, true, false}); }
   Query& WhereNocase(int column, PlanOp op) { return Add({column, op, true, false, false}); }
+  // A constant the glue still lets SQLite re-check (omit forced to 0: a TEXT key).
+  Query& WhereRechecked(int column, PlanOp op) { return Add({column, op, true, true, true, true}); }
   Query& Limit(bool usable = true) { return Add({0, PlanOp::kLimit, usable, true, true}); }
   Query& Offset(bool usable = true) { return Add({0, PlanOp::kOffset, usable, true, true}); }
   Query& OrderBy(int column, bool desc = false) {
@@ -357,6 +359,9 @@ std::vector<PlanCase> AllCases() {
       Case("LimitConsumedForStrictBoundOfUnknownValue",
            Query(Users()).Where(kId, O::kGt).Where(kId, O::kLt).AllowLimitOffset().Limit(),
            K::kRange, {{1, T}, {2, T}, {3, T}}, F, "range(id>?,id<?) limit"),
+      Case("LimitNotConsumedWhenSqliteRechecksAConstraint",
+           Query(Words()).WhereRechecked(kWord, O::kGt).AllowLimitOffset().Limit(), K::kRange,
+           {{1, T}, {0, F}}, F, "range(word>?)"),
       Case("LimitNotConsumedWithDistinct",
            Query(Users()).Distinct(PlanDistinct::kDistinct).OrderBy(kId).AllowLimitOffset().Limit(),
            K::kFullScan, {{0, F}}, T, "scan"),
@@ -551,6 +556,17 @@ TEST(BestIndexCostTest, PointGetCostGrowsLogarithmically) {
 
 // ---------------------------------------------------------------------------------
 // Limits of the encoding.
+
+// The glue sets allow_limit_offset from the running SQLite: never for 3.40.1 (the
+// system library), which passes LIMIT/OFFSET with an invisible `a = b` term and to
+// each member of a compound; from the checked 3.53.2 on (docs/planning.md).
+TEST(BestIndexPlanTest, LimitAndOffsetAreAllowedOnlyFromTheCheckedSqlite) {
+  EXPECT_FALSE(SqlitePassesLimitOffsetSafely(3040001));
+  EXPECT_FALSE(SqlitePassesLimitOffsetSafely(3046000));
+  EXPECT_FALSE(SqlitePassesLimitOffsetSafely(3053001));
+  EXPECT_TRUE(SqlitePassesLimitOffsetSafely(3053002));
+  EXPECT_TRUE(SqlitePassesLimitOffsetSafely(3060000));
+}
 
 TEST(BestIndexPlanTest, EqualityPrefixLongerThanIdxNumCanHoldIsCut) {
   PlanInput input;

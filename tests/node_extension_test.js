@@ -10,7 +10,8 @@
 // WITHOUT ROWID table with the same columns ("twin"), whose answer the strata table's
 // must equal: transactions, point / range / IN / ORDER BY DESC queries, a join, a
 // savepoint rollback, UPDATE of key columns, DELETE ... LIMIT, errors as exceptions,
-// and the rows after closing and reopening the database.
+// and the rows after closing and reopening the database. Then LIMIT and OFFSET, which
+// this SQLite passes to the strata table only where consuming them is safe.
 'use strict';
 
 const assert = require('node:assert/strict');
@@ -87,8 +88,8 @@ function same(db, template, ...params) {
 }
 
 // The EXPLAIN QUERY PLAN detail of a one-table statement, without SQLite's idxNum.
-function planOf(db, sql) {
-  const rows = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all();
+function planOf(db, sql, ...params) {
+  const rows = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params);
   return rows.map((row) => row.detail.replace(/INDEX \d+:/, 'INDEX ')).join('; ');
 }
 
@@ -283,4 +284,106 @@ test('a workload on strata tables matches ordinary WITHOUT ROWID tables', () => 
     same(db, 'SELECT * FROM {u} WHERE user_id = ? ORDER BY ts DESC LIMIT 3', 100012);
     db.close();
   });
+});
+
+// LIMIT and OFFSET (docs/planning.md, "LIMIT and OFFSET"): this SQLite passes them to
+// xBestIndex only where stopping early is right, so the strata table consumes them
+// (" limit", " offset" in idxStr); in the five cases where SQLite 3.40.1 passed them
+// wrongly, and wherever a filter stays with SQLite, the rows must still be an ordinary
+// table's.
+test('LIMIT and OFFSET are consumed only where the rows stay those of an ordinary table',
+     () => {
+  const db = openDatabase(':memory:');
+  try {
+    db.exec('CREATE VIRTUAL TABLE items USING strata(k INTEGER PRIMARY KEY, v INTEGER, tag TEXT)');
+    db.exec('CREATE TABLE items_plain(k INTEGER PRIMARY KEY, v INTEGER, tag TEXT) WITHOUT ROWID');
+    db.exec('CREATE VIRTUAL TABLE pairs USING strata(a INTEGER, b INTEGER, note TEXT, ' +
+            'PRIMARY KEY (a, b))');
+    db.exec('CREATE TABLE pairs_plain(a INTEGER, b INTEGER, note TEXT, PRIMARY KEY (a, b)) ' +
+            'WITHOUT ROWID');
+    for (const suffix of ['', '_plain']) {
+      const item = db.prepare(`INSERT INTO items${suffix} VALUES (?, ?, ?)`);
+      // v = k on every fifth row, for the `k = v` cases.
+      for (let k = 1; k <= 40; k++) item.run(k, k % 5 === 0 ? k : (k * 7) % 11, k % 3 ? 'x' : 'Y');
+      const pair = db.prepare(`INSERT INTO pairs${suffix} VALUES (?, ?, ?)`);
+      for (let a = 1; a <= 6; a++) for (let b = 1; b <= 8; b++) pair.run(a, b, `${a}/${b}`);
+    }
+    // The rows of sql on the strata tables, which must equal the ordinary tables'.
+    const rows = (sql, ...params) => {
+      const strata = outcome(db, sql, params);
+      const plain = outcome(db, sql.replace(/\b(items|pairs)\b/g, '$1_plain'), params);
+      assert.deepStrictEqual(strata, plain, `strata and ordinary tables differ on: ${sql}`);
+      assert.ok(strata.rows, `${sql}: ${strata.message}`);
+      return strata.rows;
+    };
+    // Checks sql's rows and that its plan (EXPLAIN QUERY PLAN detail) is `plan`.
+    const check = (plan, sql, ...params) => {
+      rows(sql, ...params);
+      assert.equal(planOf(db, sql, ...params), plan, sql);
+    };
+    const scan = (idxStr) => `SCAN items VIRTUAL TABLE INDEX ${idxStr}`;
+
+    // Consumed: the plan returns exactly the statement's rows, in order.
+    check(scan('scan limit offset'), 'SELECT k, v FROM items ORDER BY k LIMIT 5 OFFSET 7');
+    check(scan('scan desc limit offset'), 'SELECT k FROM items ORDER BY k DESC LIMIT 3 OFFSET 2');
+    check(scan('range(k>?) limit'), 'SELECT * FROM items WHERE k > ? LIMIT 4', 17);
+    check(scan('range(k>=?) limit'), 'SELECT * FROM items WHERE k >= 10 LIMIT 3');
+    check(scan('range(k>?,k<?) limit offset'),
+          'SELECT k FROM items WHERE k > ? AND k < ? LIMIT ? OFFSET ?', 5, 30, 4, 3);
+    check(scan('in(k) limit offset'),
+          'SELECT k FROM items WHERE k IN (30, 5, 9, 2, 99) LIMIT 2 OFFSET 1');
+    check('SCAN pairs VIRTUAL TABLE INDEX prefix(a=?) desc limit offset',
+          'SELECT * FROM pairs WHERE a = 3 ORDER BY b DESC LIMIT 2 OFFSET 1');
+    // A negative LIMIT means none; an OFFSET past the end leaves nothing.
+    check(scan('range(k>?) limit offset'), 'SELECT k FROM items WHERE k > 30 LIMIT -1 OFFSET 2');
+    assert.equal(rows('SELECT k FROM items LIMIT ? OFFSET ?', -1, 38).length, 2);
+    assert.equal(rows('SELECT k FROM items LIMIT 3 OFFSET 40').length, 0);
+    // A correlated subquery: each run gets its own LIMIT and OFFSET.
+    rows('SELECT x, (SELECT k FROM items WHERE k > x LIMIT 1 OFFSET 2) ' +
+         'FROM (SELECT column1 AS x FROM (VALUES (3), (17), (38)))');
+
+    // 1. Another WHERE term left to SQLite (tag is not a key column).
+    check(scan('range(k>?)'), "SELECT k FROM items WHERE k > 3 AND tag = 'x' LIMIT 3 OFFSET 2");
+    // 2. An ORDER BY that SQLite sorts afterwards (also one in another collation).
+    check(`${scan('scan')}; USE TEMP B-TREE FOR ORDER BY`,
+          'SELECT k, v FROM items ORDER BY v, k LIMIT 3 OFFSET 1');
+    check(`${scan('scan')}; USE TEMP B-TREE FOR ORDER BY`,
+          'SELECT k, tag FROM items ORDER BY tag COLLATE NOCASE, k LIMIT 4 OFFSET 10');
+    // 3. A row value, passed as `a >= 2` that SQLite re-checks.
+    check('SCAN pairs VIRTUAL TABLE INDEX range(a>=?)',
+          'SELECT a, b FROM pairs WHERE (a, b) > (2, 3) LIMIT 4 OFFSET 1');
+    check('SCAN pairs VIRTUAL TABLE INDEX range(a<=?) desc',
+          'SELECT a, b FROM pairs WHERE (a, b) < (4, 2) ORDER BY a DESC, b DESC LIMIT 3 OFFSET 1');
+    // A row-value IN runs xFilter once per row of the list: SQLite keeps LIMIT and OFFSET.
+    const rowValueIn =
+        'SELECT a, b FROM pairs WHERE (a, b) IN (VALUES (1, 2), (3, 4), (5, 6)) LIMIT 2 OFFSET 1';
+    assert.deepStrictEqual(rows(rowValueIn), [[3n, 4n], [5n, 6n]]);
+    assert.match(planOf(db, rowValueIn), /^SCAN pairs VIRTUAL TABLE INDEX point\(a=\?,b=\?\);/);
+    // 4. A term comparing two columns of the table, which xBestIndex never sees.
+    check(scan('scan'), 'SELECT k, v FROM items WHERE k = v LIMIT 2 OFFSET 1');
+    check(scan('scan'), 'SELECT k, v FROM items WHERE k > v LIMIT 3');
+    check(scan('scan'), 'SELECT k, v FROM items WHERE k IN (v, 7) LIMIT 2');
+    check(scan('range(k>?)'), 'SELECT k, v FROM items WHERE k > 3 AND k = v LIMIT 2 OFFSET 1');
+    check(scan('scan'), 'SELECT k FROM items WHERE k = coalesce(8, k) LIMIT 3');
+    // 5. A compound SELECT: with an OFFSET no member gets LIMIT or OFFSET; without one,
+    // each member may stop after LIMIT rows.
+    const compound = 'SELECT k FROM items UNION ALL SELECT k FROM items';
+    assert.deepStrictEqual(rows(`${compound} LIMIT 3 OFFSET 38`), [[39n], [40n], [1n]]);
+    assert.doesNotMatch(planOf(db, `${compound} LIMIT 3 OFFSET 38`), / limit| offset/);
+    rows(`${compound} LIMIT 3 OFFSET 7`);
+    rows(`SELECT k FROM items WHERE k > 38 UNION ALL SELECT v FROM items LIMIT 5`);
+    rows(`SELECT * FROM (${compound}) LIMIT 2 OFFSET 39`);
+    rows(`SELECT k FROM items UNION SELECT v FROM items LIMIT 4 OFFSET 3`);
+    rows(`SELECT k FROM items EXCEPT SELECT v FROM items LIMIT 4 OFFSET 3`);
+
+    // A TEXT key is re-checked by SQLite (omit = 0): LIMIT stays with SQLite.
+    db.exec("CREATE VIRTUAL TABLE words USING strata(w TEXT PRIMARY KEY)");
+    db.exec("INSERT INTO words VALUES ('a'), ('b'), ('c'), ('d')");
+    assert.equal(planOf(db, "SELECT w FROM words WHERE w > 'a' LIMIT 2"),
+                 'SCAN words VIRTUAL TABLE INDEX range(w>?)');
+    assert.deepStrictEqual(db.prepare("SELECT w FROM words WHERE w > 'a' LIMIT 2 OFFSET 1")
+                               .raw().all(), [['c'], ['d']]);
+  } finally {
+    db.close();
+  }
 });
