@@ -24,6 +24,9 @@ struct EngineSettings {
   size_t block_cache_size = 64u << 20;
   int bloom_bits_per_key = 10;
   size_t block_size = 4096;
+  // strata only (the others keep their usual compression): the algorithm of its
+  // compressed blocks, "zstd" (its default) or "lz4". --strata_compression.
+  std::string strata_compression = "zstd";
 };
 
 class BenchIterator {

@@ -3,7 +3,7 @@
 //
 //   build/bench/engine_bench [--engines=strata,rocksdb,leveldb] [--workloads=...]
 //       [--num=5000000] [--reads=200000] [--db_dir=/tmp/strata-bench] [--sync]
-//       [--seed=301] [--csv=FILE] [--keep_db]
+//       [--seed=301] [--csv=FILE] [--keep_db] [--strata_compression=zstd|lz4]
 //
 // Each engine runs in its own child process, one after the other, so its CPU time,
 // bytes written (/proc/self/io) and peak RSS (VmHWM) are its own and not mixed with
@@ -41,6 +41,7 @@ struct Flags {
   std::vector<std::string> engines;
   std::vector<PhaseKind> phases;
   RunConfig run;
+  EngineSettings settings;
   std::string db_dir = "/tmp/strata-bench";
   std::string csv_path;
   bool keep_db = false;
@@ -60,6 +61,7 @@ void Usage(std::FILE* out) {
                "  --db_dir=DIR      stores go to DIR/<engine> (default /tmp/strata-bench)\n"
                "  --sync            fsync every batch of 1000 writes\n"
                "  --seed=S          base seed of key orders and values (default 301)\n"
+               "  --strata_compression=ALG  zstd (default) or lz4: strata's block compression\n"
                "  --csv=FILE        also write the results as CSV to FILE\n"
                "  --keep_db         keep the stores after the run (default: delete them)\n",
                DefaultPhaseList());
@@ -105,6 +107,12 @@ bool ParseFlags(int argc, char** argv, Flags* flags) {
       if (!ParseCount(v, &flags->run.reads)) return false;
     } else if (value_of("--seed=", &v)) {
       if (!ParseCount(v, &flags->run.seed)) return false;
+    } else if (value_of("--strata_compression=", &v)) {
+      if (v != "zstd" && v != "lz4") {
+        std::fprintf(stderr, "engine_bench: --strata_compression must be zstd or lz4\n");
+        return false;
+      }
+      flags->settings.strata_compression = v;
     } else if (value_of("--db_dir=", &v)) {
       flags->db_dir = v;
     } else if (value_of("--csv=", &v)) {
@@ -160,7 +168,7 @@ std::string StoreDir(const Flags& flags, const std::string& engine) {
 // Runs every phase on one engine, writing one line per result to `out`. Returns the
 // child's exit code.
 int RunEngine(const Flags& flags, const std::string& engine_id, std::FILE* out) {
-  std::unique_ptr<EngineAdapter> engine = NewEngineAdapter(engine_id, EngineSettings());
+  std::unique_ptr<EngineAdapter> engine = NewEngineAdapter(engine_id, flags.settings);
   std::string store_dir = StoreDir(flags, engine_id);
   std::error_code ec;
   std::filesystem::create_directories(flags.db_dir, ec);

@@ -5,6 +5,7 @@
 //   build/bench/sql_bench [--num=1000000] [--reads=200000] [--engines=strata,ordinary,floor]
 //       [--sync=normal] [--dir=/tmp/strata-sql-bench] [--extension=build/strata.so]
 //       [--sqlite_cache_mib=64] [--autocommit_reads] [--seed=301] [--keep_db]
+//       [--strata_compression=zstd|lz4]
 //
 // Each engine runs in its own child process, one after the other, so its CPU time,
 // bytes written and peak RSS are its own. The parent collects one line per phase.
@@ -64,7 +65,8 @@ void Usage(std::FILE* out) {
                "  --autocommit_reads   run each SELECT in its own transaction (default: "
                "transactions of 1000 statements, like the writes)\n"
                "  --seed=S             base seed of key orders and values (default 301)\n"
-               "  --keep_db            keep the databases after the run\n",
+               "  --keep_db            keep the databases after the run\n"
+               "  --strata_compression=ALG  zstd (default) or lz4: strata's compression option\n",
                STRATA_SQL_BENCH_EXTENSION);
 }
 
@@ -99,6 +101,10 @@ bool ParseFlags(int argc, char** argv, Flags* flags) {
       engines = v;
     } else if (value_of("--sync=", &v)) {
       ok = ParseSqlSync(v, &flags->config.sync);
+    } else if (value_of("--strata_compression=", &v)) {
+      ok = v == "zstd" || v == "lz4";
+      // zstd is the default: the CREATE statement stays as without the flag.
+      flags->config.strata_compression = v == "lz4" ? "lz4" : "";
     } else if (value_of("--dir=", &v)) {
       flags->dir = v;
     } else if (value_of("--extension=", &v)) {
@@ -378,11 +384,12 @@ const Measurement* Find(const std::vector<Measurement>& results, SqlPhase phase,
 std::string EngineDescription(const Flags& flags, SqlEngine engine) {
   // Appends, not "`" + string: g++ 12 misreports that as -Wrestrict.
   std::string text = "`";
-  text += CreateTableSql(engine, flags.config.sync, flags.config.num);
+  text += CreateTableSql(engine, flags.config);
   text += '`';
   if (engine == SqlEngine::kStrata) {
     text += " (" + flags.config.extension_path +
-            "; other options default: 64 MiB write buffer, 64 MiB block cache, zstd level 1, "
+            "; other options default: 64 MiB write buffer, 64 MiB block cache, " +
+            (flags.config.strata_compression.empty() ? "zstd level 1, " : "") +
             "bloom 10 bits/key)";
   } else if (engine == SqlEngine::kFloor) {
     text += " (bench/memory_vtab.cc: row i in slot i of two arrays, nothing persisted)";

@@ -183,15 +183,19 @@ SqlPhaseRunner::SqlPhaseRunner(const SqlBenchConfig& config, SqlEngine engine, s
 
 SqlPhaseRunner::~SqlPhaseRunner() { Close(); }
 
-std::string CreateTableSql(SqlEngine engine, SqlSync sync, uint64_t num) {
+std::string CreateTableSql(SqlEngine engine, const SqlBenchConfig& config) {
   switch (engine) {
     case SqlEngine::kStrata:
       return std::string("CREATE VIRTUAL TABLE t USING strata(k BLOB PRIMARY KEY, v BLOB, sync=") +
-             SqlSyncName(sync) + ")";
+             SqlSyncName(config.sync) +
+             (config.strata_compression.empty() ? ""
+                                                : ", compression=" + config.strata_compression) +
+             ")";
     case SqlEngine::kOrdinary:
       return "CREATE TABLE t(k BLOB PRIMARY KEY, v BLOB) WITHOUT ROWID";
     case SqlEngine::kFloor:
-      return "CREATE VIRTUAL TABLE t USING memory_floor(capacity=" + std::to_string(num) + ")";
+      return "CREATE VIRTUAL TABLE t USING memory_floor(capacity=" + std::to_string(config.num) +
+             ")";
   }
   return "";
 }
@@ -288,7 +292,7 @@ Status SqlPhaseRunner::Open(bool create_table) {
     pragmas += "PRAGMA cache_size=-" + std::to_string(config_.sqlite_cache_mib * 1024) + ";";
   }
   s = Exec(pragmas.c_str());
-  if (s.ok() && create_table) s = Exec(CreateTableSql(engine_, config_.sync, config_.num).c_str());
+  if (s.ok() && create_table) s = Exec(CreateTableSql(engine_, config_).c_str());
   if (!s.ok()) return s;
 
   statements_ = std::make_unique<Statements>();

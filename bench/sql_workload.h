@@ -51,8 +51,6 @@ enum class SqlPhase {
 
 const char* SqlPhaseName(SqlPhase phase);
 
-// The CREATE statement of `engine`'s table t, for `num` rows (the floor's capacity).
-std::string CreateTableSql(SqlEngine engine, SqlSync sync, uint64_t num);
 const std::vector<SqlPhase>& AllSqlPhases();
 
 struct SqlBenchConfig {
@@ -66,7 +64,13 @@ struct SqlBenchConfig {
   // writes; false runs each in autocommit mode (its own read transaction, which in WAL
   // mode costs every engine the same few microseconds of shm locking).
   bool read_transactions = true;
+  // strata's compression= option; empty: the extension's default (zstd).
+  std::string strata_compression;
 };
+
+// The CREATE statement of `engine`'s table t, for config.num rows (the floor's capacity),
+// with config.sync and config.strata_compression for strata.
+std::string CreateTableSql(SqlEngine engine, const SqlBenchConfig& config);
 
 // What one phase did and cost. The runner starts and stops the clock around the
 // measured part only (opening fresh databases and the checks after a phase are not).

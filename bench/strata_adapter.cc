@@ -51,6 +51,9 @@ class StrataAdapter final : public EngineAdapter {
     options_.block_size = settings.block_size;
     options_.bloom_bits_per_key = settings.bloom_bits_per_key;
     options_.compression = true;
+    if (settings.strata_compression == "lz4") {
+      options_.compression_algorithm = CompressionAlgorithm::kLz4;
+    }
     SetBlockCacheSize(&options_, settings.block_cache_size);
   }
 
@@ -59,11 +62,8 @@ class StrataAdapter final : public EngineAdapter {
   std::string Describe() const override {
     return "write_buffer_size " + std::to_string(options_.write_buffer_size >> 20) +
            " MiB, block_size " + std::to_string(options_.block_size) + ", bloom " +
-           std::to_string(options_.bloom_bits_per_key) + " bits/key, zstd level " +
-           std::to_string(options_.compression_level) + " (bottommost level " +
-           std::to_string(options_.bottommost_compression_level) +
-           (options_.compress_level0 ? "" : "; level 0 uncompressed") + "), " +
-           DescribeBlockCache(options_) + ", other options default (" +
+           std::to_string(options_.bloom_bits_per_key) + " bits/key, " + DescribeCompression() +
+           ", " + DescribeBlockCache(options_) + ", other options default (" +
            std::to_string(options_.background_threads) + " background threads, L0 triggers " +
            std::to_string(options_.level0_compaction_trigger) + "/" +
            std::to_string(options_.level0_slowdown_writes_trigger) + "/" +
@@ -71,6 +71,15 @@ class StrataAdapter final : public EngineAdapter {
            std::to_string(options_.max_bytes_for_level_base >> 20) + " MiB x" +
            std::to_string(options_.max_bytes_for_level_multiplier) + ", tables of " +
            std::to_string(options_.target_file_size >> 20) + " MiB)";
+  }
+
+  std::string DescribeCompression() const {
+    std::string text = options_.compression_algorithm == CompressionAlgorithm::kLz4
+                           ? "lz4 ("
+                           : "zstd level " + std::to_string(options_.compression_level) +
+                                 " (bottommost level " +
+                                 std::to_string(options_.bottommost_compression_level) + "; ";
+    return text + (options_.compress_level0 ? "level 0 compressed too)" : "level 0 uncompressed)");
   }
 
   Status Open(const std::string& dir) override { return DB::Open(options_, dir, &db_); }

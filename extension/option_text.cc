@@ -9,8 +9,10 @@ std::string SizeOptionText(size_t bytes) {
   return std::to_string(bytes);
 }
 
-std::string CompressionOptionText(int level) {
-  return level == 0 ? "none" : "zstd:" + std::to_string(level);
+std::string CompressionOptionText(int level, CompressionAlgorithm algorithm) {
+  if (level == 0) return "none";
+  if (algorithm == CompressionAlgorithm::kLz4) return "lz4";
+  return "zstd:" + std::to_string(level);
 }
 
 }  // namespace strata::sql

@@ -138,6 +138,7 @@ StoreOptions ToStoreOptions(const TableSchema& schema) {
   options.write_buffer_size = schema.options.write_buffer_size;
   options.block_cache_size = schema.options.block_cache_size;
   options.compression_level = schema.options.compression_level;
+  options.compression_algorithm = schema.options.compression_algorithm;
   options.bloom_bits_per_key = schema.options.bloom_bits_per_key;
   return options;
 }
@@ -461,7 +462,10 @@ int CreateOrConnect(sqlite3* db, void* aux, int argc, const char* const* argv,
     if (given.given.sync) requested.sync = given.sync;
     if (given.given.write_buffer_size) requested.write_buffer_size = given.write_buffer_size;
     if (given.given.block_cache_size) requested.block_cache_size = given.block_cache_size;
-    if (given.given.compression) requested.compression_level = given.compression_level;
+    if (given.given.compression) {
+      requested.compression_level = given.compression_level;
+      requested.compression_algorithm = given.compression_algorithm;
+    }
     if (given.given.bloom_bits_per_key) requested.bloom_bits_per_key = given.bloom_bits_per_key;
     std::string conflict = table->store->OptionsConflict(requested);
     if (!conflict.empty()) s = Status::InvalidArgument(conflict);

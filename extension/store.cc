@@ -359,6 +359,7 @@ Status Store::Open(const std::string& db_path) {
   engine.block_cache_size = options_.block_cache_size;
   engine.bloom_bits_per_key = options_.bloom_bits_per_key;
   engine.compression = options_.compression_level > 0;
+  engine.compression_algorithm = options_.compression_algorithm;
   if (engine.compression) {
     engine.compression_level = options_.compression_level;
     engine.bottommost_compression_level =
@@ -391,9 +392,13 @@ std::string Store::OptionsConflict(const StoreOptions& requested) const {
     return conflict("block_cache_size", SizeOptionText(requested.block_cache_size),
                     SizeOptionText(options_.block_cache_size));
   }
-  if (requested.compression_level != options_.compression_level) {
-    return conflict("compression", CompressionOptionText(requested.compression_level),
-                    CompressionOptionText(options_.compression_level));
+  if (requested.compression_level != options_.compression_level ||
+      requested.compression_algorithm != options_.compression_algorithm) {
+    return conflict("compression",
+                    CompressionOptionText(requested.compression_level,
+                                          requested.compression_algorithm),
+                    CompressionOptionText(options_.compression_level,
+                                          options_.compression_algorithm));
   }
   if (requested.bloom_bits_per_key != options_.bloom_bits_per_key) {
     return conflict("bloom_bits_per_key", std::to_string(requested.bloom_bits_per_key),

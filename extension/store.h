@@ -60,6 +60,8 @@ struct StoreOptions {
   // zstd level 1..22 for data blocks; 0 = no compression. Tables of the deepest level
   // use max(level, the engine's bottommost default of 3).
   int compression_level = 1;
+  // Of compressed blocks (compression_level > 0); lz4 ignores the level.
+  CompressionAlgorithm compression_algorithm = CompressionAlgorithm::kZstd;
   int bloom_bits_per_key = 10;  // 0 = no bloom filters; <= 100
 
   bool operator==(const StoreOptions&) const = default;

@@ -739,6 +739,9 @@ Status ParseOption(std::string_view table, std::string_view name, std::string_vi
     const std::string v = AsciiLowerCopy(value);
     if (v == "none") {
       options->compression_level = 0;
+    } else if (v == "lz4") {
+      options->compression_level = 1;
+      options->compression_algorithm = CompressionAlgorithm::kLz4;
     } else if (v == "zstd") {
       options->compression_level = 1;
     } else if (v.size() > 5 && v.compare(0, 5, "zstd:") == 0 &&
@@ -747,7 +750,7 @@ Status ParseOption(std::string_view table, std::string_view name, std::string_vi
                Trim(std::string_view(v).substr(5)).size() == v.size() - 5) {
       // zstd:<level>
     } else {
-      return invalid("none, zstd or zstd:<level 1 to 19>");
+      return invalid("none, zstd, zstd:<level 1 to 19> or lz4");
     }
   } else if (key == "bloom_bits_per_key") {
     if (Status s = once(&given.bloom_bits_per_key); !s.ok()) return s;
@@ -789,6 +792,10 @@ Status CheckTableOptions(const TableOptions& o) {
   }
   if (o.compression_level < 0 || o.compression_level > kMaxCompressionLevel) {
     return Status::InvalidArgument("compression level out of range");
+  }
+  if (o.compression_algorithm != CompressionAlgorithm::kZstd &&
+      !(o.compression_algorithm == CompressionAlgorithm::kLz4 && o.compression_level == 1)) {
+    return Status::InvalidArgument("unknown compression algorithm");
   }
   if (o.bloom_bits_per_key < 0 || o.bloom_bits_per_key > kMaxBloomBitsPerKey) {
     return Status::InvalidArgument("bloom_bits_per_key out of range");
@@ -897,13 +904,17 @@ Status FinishSchema(TableSchema* schema) {
 //   u32  key column count k (1..n); k x u32 column index, in key order
 //   u8   sync (0 full, 1 normal, 2 off)
 //   u64  write_buffer_size;  u64 block_cache_size
-//   u8   compression level (0 = none, 1..19 zstd);  u8 bloom bits per key (0..30)
+//   u8   compression (0 = none, 1..19 zstd at that level, kLz4CompressionByte lz4);
+//   u8   bloom bits per key (0..30)
 //   str  dir
 //   u8   options given: bit 0 sync, 1 write_buffer_size, 2 block_cache_size,
 //                       3 compression, 4 bloom_bits_per_key, 5 dir; other bits 0
 //   u32  CRC-32C (Castagnoli) of every preceding byte
 // Affinities, key/value positions and the key columns' NOT NULL are derived on decoding.
 constexpr uint8_t kSchemaFormatVersion = 1;
+// Above every zstd level: records written before lz4 existed never hold it, and a reader
+// from then rejects it (as an out-of-range level) rather than misread it.
+constexpr uint8_t kLz4CompressionByte = 128;
 
 uint32_t Crc32c(std::string_view data) {
   uint32_t crc = 0xFFFFFFFFu;
@@ -1015,7 +1026,12 @@ Status DecodeBody(RecordReader* in, TableSchema* schema) {
   o.sync = static_cast<SyncMode>(sync);
   o.write_buffer_size = static_cast<size_t>(write_buffer_size);
   o.block_cache_size = static_cast<size_t>(block_cache_size);
-  o.compression_level = compression;
+  if (compression == kLz4CompressionByte) {
+    o.compression_level = 1;
+    o.compression_algorithm = CompressionAlgorithm::kLz4;
+  } else {
+    o.compression_level = compression;
+  }
   o.bloom_bits_per_key = bloom;
   o.given.sync = (given & 1) != 0;
   o.given.write_buffer_size = (given & 2) != 0;
@@ -1065,7 +1081,7 @@ std::string TableOptions::ToString() const {
   return std::string("sync=") + SyncModeName(sync) +
          ", write_buffer_size=" + SizeOptionText(write_buffer_size) +
          ", block_cache_size=" + SizeOptionText(block_cache_size) +
-         ", compression=" + CompressionOptionText(compression_level) +
+         ", compression=" + CompressionOptionText(compression_level, compression_algorithm) +
          ", bloom_bits_per_key=" + std::to_string(bloom_bits_per_key) + ", dir='" + dir + "'";
 }
 
@@ -1093,9 +1109,11 @@ bool CompareOptions(const TableOptions& a, const TableOptions& b, const char* a_
     return differ("block_cache_size", SizeOptionText(a.block_cache_size),
                   SizeOptionText(b.block_cache_size));
   }
-  if (which(a.given.compression) && a.compression_level != b.compression_level) {
-    return differ("compression", CompressionOptionText(a.compression_level),
-                  CompressionOptionText(b.compression_level));
+  if (which(a.given.compression) && (a.compression_level != b.compression_level ||
+                                     a.compression_algorithm != b.compression_algorithm)) {
+    return differ("compression",
+                  CompressionOptionText(a.compression_level, a.compression_algorithm),
+                  CompressionOptionText(b.compression_level, b.compression_algorithm));
   }
   if (which(a.given.bloom_bits_per_key) && a.bloom_bits_per_key != b.bloom_bits_per_key) {
     return differ("bloom_bits_per_key", std::to_string(a.bloom_bits_per_key),
@@ -1169,7 +1187,9 @@ std::string TableSchema::Serialize() const {
   PutU8(&out, static_cast<uint8_t>(options.sync));
   PutU64(&out, options.write_buffer_size);
   PutU64(&out, options.block_cache_size);
-  PutU8(&out, static_cast<uint8_t>(options.compression_level));
+  PutU8(&out, options.compression_algorithm == CompressionAlgorithm::kLz4
+                  ? kLz4CompressionByte
+                  : static_cast<uint8_t>(options.compression_level));
   PutU8(&out, static_cast<uint8_t>(options.bloom_bits_per_key));
   PutString(&out, options.dir);
   const TableOptions::Given& g = options.given;

@@ -12,6 +12,18 @@ namespace {
 constexpr size_t kMaxBlockSize = size_t{1} << 30;
 constexpr size_t kMaxEntrySize = size_t{1} << 31;
 
+// The type of this builder's compressed blocks; kNone without compression.
+CompressionType CompressionFor(const Options& options) {
+  if (!options.compression) return CompressionType::kNone;
+  switch (options.compression_algorithm) {
+    case CompressionAlgorithm::kZstd:
+      return CompressionType::kZstd;
+    case CompressionAlgorithm::kLz4:
+      return CompressionType::kLz4;
+  }
+  return CompressionType::kZstd;  // not a valid enumerator: the default algorithm
+}
+
 }  // namespace
 
 TableBuilder::TableBuilder(const Options& options, WritableFile* file)
@@ -24,7 +36,7 @@ TableBuilder::TableBuilder(const Options& options, WritableFile* file)
       comparator_(GetInternalKeyComparator()),
       has_filter_(options.bloom_bits_per_key > 0),
       filter_(std::max(options.bloom_bits_per_key, 1)) {
-  properties_.compression = options.compression ? CompressionType::kZstd : CompressionType::kNone;
+  properties_.compression = CompressionFor(options);
 }
 
 TableBuilder::~TableBuilder() = default;
@@ -90,13 +102,24 @@ void TableBuilder::FlushDataBlock() {
 }
 
 bool TableBuilder::CompressIfWorthIt(std::string_view contents) {
-  return options_.compression && ZstdCompress(contents, options_.compression_level, &compressed_) &&
-         compressed_.size() <= contents.size() - contents.size() / 8;
+  bool compressed = false;
+  switch (properties_.compression) {
+    case CompressionType::kNone:
+      return false;
+    case CompressionType::kZstd:
+      compressed = ZstdCompress(contents, options_.compression_level, &compressed_);
+      break;
+    case CompressionType::kLz4:
+      compressed = Lz4Compress(contents, &compressed_);
+      break;
+  }
+  // lz4's size prefix counts: the saving is measured on what goes to disk.
+  return compressed && compressed_.size() <= contents.size() - contents.size() / 8;
 }
 
 void TableBuilder::WriteBlock(std::string_view contents, bool may_compress, BlockHandle* handle) {
   if (may_compress && CompressIfWorthIt(contents)) {
-    WriteRawBlock(compressed_, CompressionType::kZstd, handle);
+    WriteRawBlock(compressed_, properties_.compression, handle);
   } else {
     WriteRawBlock(contents, CompressionType::kNone, handle);
   }
@@ -145,7 +168,7 @@ Status TableBuilder::Finish() {
   CompressionType index_type = CompressionType::kNone;
   if (CompressIfWorthIt(index)) {
     index = compressed_;
-    index_type = CompressionType::kZstd;
+    index_type = properties_.compression;
   }
   properties_.index_bytes = index.size() + kBlockTrailerSize;
   std::string properties;

@@ -3,11 +3,11 @@
 //
 //   data block* | filter block? | properties block | index block | footer
 //
-// Data blocks are cut when they reach Options::block_size and stored zstd-compressed
-// when Options::compression is on and that saves at least 1/8 (so is the index block, which
-// readers hold uncompressed in memory). The filter covers the
-// distinct user keys; the index maps a short separator key (>= every key of a block,
-// < every key of the next) to each data block's handle. Not thread-safe.
+// Data blocks are cut when they reach Options::block_size and stored compressed (with
+// Options::compression_algorithm, zstd or lz4) when Options::compression is on and that
+// saves at least 1/8 (so is the index block, which readers hold uncompressed in memory). The filter
+// covers the distinct user keys; the index maps a short separator key (>= every key of a block, <
+// every key of the next) to each data block's handle. Not thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -57,7 +57,8 @@ class TableBuilder {
   void FlushDataBlock();
   // Writes contents followed by its trailer and records where in *handle.
   void WriteRawBlock(std::string_view contents, CompressionType type, BlockHandle* handle);
-  // Compresses contents into compressed_ if compression is on and saves at least 1/8.
+  // Compresses contents into compressed_ with properties_.compression if that is not
+  // kNone and saves at least 1/8.
   bool CompressIfWorthIt(std::string_view contents);
   // Compresses contents if allowed and worth it, then writes it.
   void WriteBlock(std::string_view contents, bool may_compress, BlockHandle* handle);

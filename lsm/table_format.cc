@@ -1,7 +1,9 @@
 #include "lsm/table_format.h"
 
+#include <lz4.h>
 #include <zstd.h>
 
+#include <climits>
 #include <memory>
 
 #include "lsm/coding.h"
@@ -15,6 +17,10 @@ namespace {
 // the frame's claimed content size by it keeps a lying frame from making us allocate
 // without limit.
 constexpr uint64_t kZstdMaxExpansion = 32768;
+// An lz4 sequence turns at least 3 bytes of input (token, 2-byte offset) into at most
+// 19 bytes of match (plus literals copied 1:1), and each further length byte into at
+// most 255, so no valid lz4 block expands by more than this factor.
+constexpr uint64_t kLz4MaxExpansion = 255;
 // Restart offsets inside a block are fixed32, so no block is larger.
 constexpr uint64_t kMaxBlockSize = UINT32_MAX;
 // ReadBlock's per-thread buffer is kept between reads up to this capacity.
@@ -69,6 +75,27 @@ Status ZstdDecompress(std::string_view input, std::string_view file_name, const 
   return Status::OK();
 }
 
+// input: varint32 uncompressed size | lz4 block (Lz4Compress).
+Status Lz4Decompress(std::string_view input, std::string_view file_name, const BlockHandle& handle,
+                     std::string* output) {
+  uint32_t claimed;
+  if (!GetVarint32(&input, &claimed)) {
+    return BlockCorruption(file_name, handle, "bad lz4 size prefix");
+  }
+  // LZ4_decompress_safe takes int sizes.
+  if (claimed > INT_MAX || input.size() > INT_MAX || claimed > input.size() * kLz4MaxExpansion) {
+    return BlockCorruption(file_name, handle, "implausible lz4 content size");
+  }
+  output->resize(claimed);
+  int n = LZ4_decompress_safe(input.data(), output->data(), static_cast<int>(input.size()),
+                              static_cast<int>(claimed));
+  if (n < 0) return BlockCorruption(file_name, handle, "malformed lz4 block");
+  if (static_cast<uint32_t>(n) != claimed) {
+    return BlockCorruption(file_name, handle, "lz4 content size mismatch");
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 void BlockHandle::EncodeTo(std::string* dst) const {
@@ -109,7 +136,7 @@ Status Footer::DecodeFrom(std::string_view input, std::string_view file_name) {
     return Status::Corruption(prefix + "bad magic number (not a strata table)");
   }
   uint32_t version = DecodeFixed32(p + 48);
-  if (version != kTableFormatVersion) {
+  if (version < kOldestReadableTableFormatVersion || version > kTableFormatVersion) {
     return Status::Corruption(prefix + "unsupported format version " + std::to_string(version));
   }
   uint32_t expected = crc32c::Unmask(DecodeFixed32(p + 52));
@@ -139,6 +166,20 @@ bool ZstdCompress(std::string_view input, int level, std::string* output) {
       ZSTD_compressCCtx(ctx, output->data(), output->size(), input.data(), input.size(), level);
   if (ZSTD_isError(n)) return false;
   output->resize(n);
+  return true;
+}
+
+bool Lz4Compress(std::string_view input, std::string* output) {
+  if (input.size() > LZ4_MAX_INPUT_SIZE) return false;
+  const int src_size = static_cast<int>(input.size());
+  output->clear();
+  PutVarint32(output, static_cast<uint32_t>(input.size()));
+  const size_t prefix = output->size();
+  output->resize(prefix + static_cast<size_t>(LZ4_compressBound(src_size)));
+  int n = LZ4_compress_default(input.data(), output->data() + prefix, src_size,
+                               static_cast<int>(output->size() - prefix));
+  if (n <= 0) return false;
+  output->resize(prefix + static_cast<size_t>(n));
   return true;
 }
 
@@ -178,6 +219,8 @@ Status DecodeBlock(std::string_view raw, std::string_view file_name, const Block
       return Status::OK();
     case CompressionType::kZstd:
       return ZstdDecompress(raw.substr(0, n), file_name, handle, contents);
+    case CompressionType::kLz4:
+      return Lz4Decompress(raw.substr(0, n), file_name, handle, contents);
   }
   return BlockCorruption(
       file_name, handle,

@@ -18,14 +18,18 @@
 
 namespace strata {
 
-// The on-disk format version this code writes and the only one it reads.
-constexpr uint32_t kTableFormatVersion = 1;
+// The on-disk format version this code writes. Version 2 added the blocked bloom filter
+// layout and lz4 blocks (docs/table_format.md); version 1 tables have neither and are
+// still read.
+constexpr uint32_t kTableFormatVersion = 2;
+constexpr uint32_t kOldestReadableTableFormatVersion = 1;
 
 // The file's last 8 bytes, little-endian: 89 'S' 'T' 'R' 'A' 'T' 'A' 0a. The high-bit
 // byte and the newline make 7-bit and line-ending mangling visible.
 constexpr uint64_t kTableMagicNumber = 0x0a41544152545389ull;
 
-enum class CompressionType : uint8_t { kNone = 0, kZstd = 1 };
+// The block trailer's type byte: how a block's contents are stored.
+enum class CompressionType : uint8_t { kNone = 0, kZstd = 1, kLz4 = 2 };
 
 // 1 byte type + 4 bytes masked CRC32C.
 constexpr size_t kBlockTrailerSize = 5;
@@ -66,8 +70,8 @@ struct Footer {
 // Reads the block at handle from file, verifies its checksum and decompresses it into
 // *contents (the block's uncompressed bytes, without trailer). blocks_end is the offset
 // no block may extend past (the footer's start): a handle reaching beyond it, a short
-// read, a checksum mismatch, an unknown compression type or an undecodable zstd frame is
-// Corruption naming file_name. Safe to call concurrently on one file.
+// read, a checksum mismatch, an unknown compression type or an undecodable zstd frame or
+// lz4 payload is Corruption naming file_name. Safe to call concurrently on one file.
 Status ReadBlock(const RandomAccessFile& file, std::string_view file_name, uint64_t blocks_end,
                  const BlockHandle& handle, std::string* contents);
 
@@ -85,5 +89,11 @@ void AppendBlockTrailer(std::string_view contents, CompressionType type, std::st
 
 // zstd at level into *output; false if zstd failed (the caller stores the block raw).
 bool ZstdCompress(std::string_view input, int level, std::string* output);
+
+// lz4 (block format, default acceleration) into *output as varint32 uncompressed size |
+// lz4 block: the lz4 block format records no size, and the reader must know it to
+// bound its allocation. False if lz4 failed (input over LZ4_MAX_INPUT_SIZE); the caller
+// stores the block raw.
+bool Lz4Compress(std::string_view input, std::string* output);
 
 }  // namespace strata

@@ -97,7 +97,8 @@ Status TableProperties::DecodeFrom(std::string_view input) {
       format_version = static_cast<uint32_t>(v);
     } else if (tag == kCompression) {
       if (v != static_cast<uint64_t>(CompressionType::kNone) &&
-          v != static_cast<uint64_t>(CompressionType::kZstd)) {
+          v != static_cast<uint64_t>(CompressionType::kZstd) &&
+          v != static_cast<uint64_t>(CompressionType::kLz4)) {
         return Status::Corruption("table properties: unknown compression type");
       }
       compression = static_cast<CompressionType>(v);

@@ -33,8 +33,8 @@ struct TableProperties {
   std::string largest_key;
   SequenceNumber smallest_sequence = 0;
   SequenceNumber largest_sequence = 0;
-  // What the writer was configured with; each block's trailer says whether that block
-  // is actually compressed (a block that does not shrink by 1/8 is stored raw).
+  // What the writer was configured with (kNone, kZstd or kLz4); each block's trailer
+  // says how that block is actually stored (one that does not shrink by 1/8 is raw).
   CompressionType compression = CompressionType::kNone;
 
   void EncodeTo(std::string* dst) const;

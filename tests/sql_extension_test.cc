@@ -24,6 +24,10 @@
 #include <string_view>
 #include <vector>
 
+#include "lsm/table.h"
+#include "lsm/table_format.h"
+#include "strata/env.h"
+#include "strata/options.h"
 #include "tests/support/sqlite_harness.h"
 #include "tests/support/temp_dir.h"
 
@@ -804,6 +808,9 @@ TEST_F(SqlExtensionTest, UnknownOrMalformedOptionIsAnErrorNamingTheOption) {
       {"k PRIMARY KEY, v, write_buffer_size='lots'", "option write_buffer_size: invalid value"},
       {"k PRIMARY KEY, v, block_cache_size=-1", "option block_cache_size"},
       {"k PRIMARY KEY, v, compression=zstd:40", "option compression: invalid value 'zstd:40'"},
+      {"k PRIMARY KEY, v, compression=lz5",
+       "option compression: invalid value 'lz5' (expected none, zstd, zstd:<level 1 to 19> or "
+       "lz4)"},
       {"k PRIMARY KEY, v, bloom_bits_per_key=99", "option bloom_bits_per_key: invalid value '99'"},
       {"k PRIMARY KEY, v, =3", "syntax error near '='"},
       {"k, v", "needs a PRIMARY KEY"},
@@ -847,6 +854,7 @@ TEST_F(SqlExtensionTest, OptionConflictWithTheOpenStoreNamesTheOptionAsWritten) 
       {"block_cache_size=0", "block_cache_size=0", "block_cache_size=64MiB"},
       {"compression=zstd", "compression=zstd:1", "compression=none"},
       {"compression='zstd:5'", "compression=zstd:5", "compression=none"},
+      {"compression=lz4", "compression=lz4", "compression=none"},
       {"sync=off", "sync=off", "sync=full"},
   };
   for (const Case& c : cases) {
@@ -861,6 +869,45 @@ TEST_F(SqlExtensionTest, OptionConflictWithTheOpenStoreNamesTheOptionAsWritten) 
         << r.message;
     EXPECT_EQ(r.message.find("compression_level"), std::string::npos) << r.message;
   }
+}
+
+// compression=lz4 reaches the engine: what compaction writes is lz4 (each table's
+// properties say so), the rows read back, and a table asking for zstd of the open lz4
+// store is refused naming both as the user writes them.
+TEST_F(SqlExtensionTest, Lz4CompressionOptionReachesTheStoresTables) {
+  {
+    auto db = Connect(DbPath());
+    Must(*db, "CREATE VIRTUAL TABLE t USING strata(k INTEGER PRIMARY KEY, v TEXT, compression=lz4)");
+    Must(*db,
+         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000) "
+         "INSERT INTO t SELECT i, printf('%d alpha bravo alpha bravo charlie', i) FROM n");
+    EXPECT_EQ(Scalar(*db, "SELECT strata_compact('t')"), "int:1");
+    SqlResult r = db->Run("CREATE VIRTUAL TABLE u USING strata(k PRIMARY KEY, compression=zstd)");
+    EXPECT_EQ(r.code, SQLITE_ERROR) << r.ToString();
+    EXPECT_NE(r.message.find("compression=zstd:1 was asked but store "), std::string::npos)
+        << r.message;
+    EXPECT_NE(r.message.find("-strata is open with compression=lz4"), std::string::npos)
+        << r.message;
+  }
+  const std::string store = DbPath() + "-strata";
+  int lz4_tables = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(store)) {
+    if (entry.path().extension() != ".sst") continue;
+    std::unique_ptr<RandomAccessFile> file;
+    ASSERT_TRUE(Env::Default()->NewRandomAccessFile(entry.path(), &file).ok());
+    std::unique_ptr<Table> table;
+    Status s = Table::Open(Options(), entry.path(), std::move(file),
+                                           entry.file_size(), TableReadContext(), &table);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    if (table->properties().num_entries == 0) continue;
+    EXPECT_EQ(table->properties().compression, CompressionType::kLz4) << entry.path();
+    lz4_tables++;
+  }
+  EXPECT_GT(lz4_tables, 0);
+  auto db = Connect(DbPath());
+  EXPECT_EQ(Scalar(*db, "SELECT count(*) FROM t"), "int:3000");
+  EXPECT_EQ(Scalar(*db, "SELECT v FROM t WHERE k = 1234"),
+            "text:'1234 alpha bravo alpha bravo charlie'");
 }
 
 // The database's definition of a table (its CREATE VIRTUAL TABLE statement, edited here

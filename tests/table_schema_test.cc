@@ -596,11 +596,22 @@ TEST(TableSchemaOptions, Compression) {
   EXPECT_EQ(MustParse({"compression=zstd:1"}).options.compression_level, 1);
   EXPECT_EQ(MustParse({"compression='zstd:19'"}).options.compression_level, 19);
   EXPECT_TRUE(MustParse({"compression=zstd"}).options.given.compression);
-  for (std::string_view v : {"lz4", "zstd:0", "zstd:20", "zstd:", "zstd:x", "zstd: 3", "zstd:-1"}) {
+  EXPECT_EQ(MustParse({"compression=zstd:3"}).options.compression_algorithm,
+            CompressionAlgorithm::kZstd);
+  for (std::string_view v : {"lz4", "LZ4", "'lz4'"}) {
+    SCOPED_TRACE(v);
+    TableOptions o = MustParse({"compression=" + std::string(v)}).options;
+    EXPECT_EQ(o.compression_algorithm, CompressionAlgorithm::kLz4);
+    EXPECT_EQ(o.compression_level, 1);
+    EXPECT_TRUE(o.given.compression);
+    EXPECT_NE(o.ToString().find(", compression=lz4, "), std::string::npos) << o.ToString();
+  }
+  for (std::string_view v : {"lz5", "snappy", "lz4:1", "lz4hc", "zstd:0", "zstd:20",
+                             "zstd:", "zstd:x", "zstd: 3", "zstd:-1"}) {
     SCOPED_TRACE(v);
     ExpectInvalid({"compression=" + std::string(v)},
                   "table t: option compression: invalid value '" + std::string(v) +
-                      "' (expected none, zstd or zstd:<level 1 to 19>)");
+                      "' (expected none, zstd, zstd:<level 1 to 19> or lz4)");
   }
 }
 
@@ -658,6 +669,11 @@ TEST(TableSchemaOptions, TableOptionsAgreeComparesOnlyGivenOptions) {
   EXPECT_FALSE(TableOptionsAgree(MustParse({"block_cache_size=100"}).options, store, nullptr));
   EXPECT_FALSE(TableOptionsAgree(MustParse({"compression=none"}).options, store, &difference));
   EXPECT_EQ(difference, "option compression is 'none' here but 'zstd:1' for the store");
+  // lz4 and zstd:1 have the same level: the algorithm is compared too.
+  EXPECT_FALSE(TableOptionsAgree(MustParse({"compression=lz4"}).options, store, &difference));
+  EXPECT_EQ(difference, "option compression is 'lz4' here but 'zstd:1' for the store");
+  EXPECT_TRUE(TableOptionsAgree(MustParse({"compression=lz4"}).options,
+                                MustParse({"compression=lz4"}).options, &difference));
   EXPECT_FALSE(TableOptionsAgree(MustParse({"bloom_bits_per_key=10"}).options, store, &difference));
   EXPECT_EQ(difference, "option bloom_bits_per_key is '10' here but '4' for the store");
   EXPECT_FALSE(TableOptionsAgree(MustParse({"dir=/x"}).options, store, &difference));
@@ -791,6 +807,8 @@ void ExpectSameSchema(const TableSchema& a, const TableSchema& b) {
   EXPECT_EQ(g.write_buffer_size, h.write_buffer_size);
   EXPECT_EQ(g.block_cache_size, h.block_cache_size);
   EXPECT_EQ(g.compression, h.compression);
+  EXPECT_EQ(a.options.compression_level, b.options.compression_level);
+  EXPECT_EQ(a.options.compression_algorithm, b.options.compression_algorithm);
   EXPECT_EQ(g.bloom_bits_per_key, h.bloom_bits_per_key);
   EXPECT_EQ(g.dir, h.dir);
   EXPECT_EQ(a.DeclareVtabSql(), b.DeclareVtabSql());
@@ -804,6 +822,7 @@ std::vector<TableSchema> SampleSchemas() {
                  "write_buffer_size=1m", "block_cache_size=0", "compression=zstd:7",
                  "bloom_bits_per_key=0", "dir='/tmp/a store'"}));
   schemas.push_back(MustParse({"compression=none", "sync=off"}));
+  schemas.push_back(MustParse({"k PRIMARY KEY", "compression=lz4"}));
   return schemas;
 }
 

@@ -204,21 +204,24 @@ TableGetResult ModelGet(const Model& model, std::string_view user_key, SequenceN
 // --- Round trips ----------------------------------------------------------------
 
 struct Config {
-  bool compression;
+  CompressionType compression;
   size_t block_size;
   int restart_interval;
   size_t block_cache_size = 0;  // 0 = no block cache
 };
 
 void PrintTo(const Config& c, std::ostream* os) {
-  *os << "compression=" << c.compression << " block_size=" << c.block_size
+  *os << "compression=" << static_cast<int>(c.compression) << " block_size=" << c.block_size
       << " restart_interval=" << c.restart_interval << " block_cache=" << c.block_cache_size;
 }
 
 class TableRoundTrip : public testing::TestWithParam<Config> {
  protected:
   void SetUp() override {
-    options_.compression = GetParam().compression;
+    options_.compression = GetParam().compression != CompressionType::kNone;
+    options_.compression_algorithm = GetParam().compression == CompressionType::kLz4
+                                         ? CompressionAlgorithm::kLz4
+                                         : CompressionAlgorithm::kZstd;
     options_.block_size = GetParam().block_size;
     options_.block_restart_interval = GetParam().restart_interval;
     model_ = MakeModel(8000, 7);
@@ -342,8 +345,7 @@ TEST_P(TableRoundTrip, PropertiesDescribeTheTable) {
   EXPECT_EQ(p.largest_key, model_.back().key);
   EXPECT_EQ(p.smallest_sequence, min_seq);
   EXPECT_EQ(p.largest_sequence, max_seq);
-  EXPECT_EQ(p.compression,
-            GetParam().compression ? CompressionType::kZstd : CompressionType::kNone);
+  EXPECT_EQ(p.compression, GetParam().compression);
   // Uncompressed blocks are cut near block_size, so the count is about raw / block_size.
   uint64_t raw = key_bytes + value_bytes;
   EXPECT_GT(p.num_data_blocks, raw / GetParam().block_size / 2);
@@ -361,23 +363,31 @@ TEST_P(TableRoundTrip, PropertiesDescribeTheTable) {
   EXPECT_EQ(a, b);
 }
 
-INSTANTIATE_TEST_SUITE_P(TableConfigs, TableRoundTrip,
-                         // The cached configurations: one cache holding the whole table, one
-                         // so small that most reads evict the block the last one used.
-                         testing::Values(Config{false, 4096, 16}, Config{true, 4096, 16},
-                                         Config{true, 256, 1}, Config{false, 1024, 4},
-                                         Config{true, 4096, 16, 64u << 20},
-                                         Config{true, 256, 1, 16 * 1024}),
-                         [](const testing::TestParamInfo<Config>& info) {
-                           std::string name = std::string(info.param.compression ? "Zstd" : "Raw") +
-                                              "Block" + std::to_string(info.param.block_size) +
-                                              "Restart" +
-                                              std::to_string(info.param.restart_interval);
-                           if (info.param.block_cache_size > 0) {
-                             name += "Cache" + std::to_string(info.param.block_cache_size);
-                           }
-                           return name;
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    TableConfigs, TableRoundTrip,
+    // The cached configurations: one cache holding the whole table, one
+    // so small that most reads evict the block the last one used.
+    testing::Values(Config{CompressionType::kNone, 4096, 16},
+                    Config{CompressionType::kZstd, 4096, 16},
+                    Config{CompressionType::kZstd, 256, 1}, Config{CompressionType::kNone, 1024, 4},
+                    Config{CompressionType::kZstd, 4096, 16, 64u << 20},
+                    Config{CompressionType::kZstd, 256, 1, 16 * 1024},
+                    Config{CompressionType::kLz4, 4096, 16}, Config{CompressionType::kLz4, 256, 1},
+                    Config{CompressionType::kLz4, 1024, 4},
+                    Config{CompressionType::kLz4, 65536, 16},
+                    Config{CompressionType::kLz4, 4096, 16, 64u << 20},
+                    Config{CompressionType::kLz4, 256, 1, 16 * 1024}),
+    [](const testing::TestParamInfo<Config>& info) {
+      const char* type = info.param.compression == CompressionType::kNone   ? "Raw"
+                         : info.param.compression == CompressionType::kZstd ? "Zstd"
+                                                                            : "Lz4";
+      std::string name = std::string(type) + "Block" + std::to_string(info.param.block_size) +
+                         "Restart" + std::to_string(info.param.restart_interval);
+      if (info.param.block_cache_size > 0) {
+        name += "Cache" + std::to_string(info.param.block_cache_size);
+      }
+      return name;
+    });
 
 TEST(Table, CompressedTableIsSmallerForCompressibleValues) {
   Model model = MakeModel(3000, 8);
@@ -388,6 +398,53 @@ TEST(Table, CompressedTableIsSmallerForCompressibleValues) {
   std::string zstd_table = BuildTable(zstd, model);
   EXPECT_LT(zstd_table.size() * 2, raw_table.size())
       << zstd_table.size() << " vs " << raw_table.size();
+}
+
+// The compression type in each data block's trailer, in file order.
+std::vector<CompressionType> DataBlockTypes(const std::string& contents) {
+  Footer footer;
+  EXPECT_TRUE(
+      footer.DecodeFrom(std::string_view(contents).substr(contents.size() - 64), kFileName).ok());
+  std::string index_contents;
+  StringSource source(contents);
+  Status s =
+      ReadBlock(source, kFileName, contents.size() - 64, footer.index_handle, &index_contents);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  Block index(std::move(index_contents));
+  EXPECT_TRUE(index.status().ok()) << index.status().ToString();
+  std::vector<CompressionType> types;
+  std::unique_ptr<Iterator> it = index.NewIterator(GetInternalKeyComparator());
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string_view value = it->value();
+    BlockHandle handle;
+    EXPECT_TRUE(handle.DecodeFrom(&value));
+    types.push_back(static_cast<CompressionType>(contents[handle.offset + handle.size]));
+  }
+  return types;
+}
+
+TEST(Table, Lz4TableHasLz4DataBlocksAndIsSmallerForCompressibleValues) {
+  Model model = MakeModel(3000, 8);
+  Options raw, zstd, lz4;
+  raw.compression = false;
+  lz4.compression_algorithm = CompressionAlgorithm::kLz4;
+  TableProperties lz4_properties;
+  std::string raw_table = BuildTable(raw, model);
+  std::string zstd_table = BuildTable(zstd, model);
+  std::string lz4_table = BuildTable(lz4, model, &lz4_properties);
+  EXPECT_EQ(lz4_properties.compression, CompressionType::kLz4);
+  std::vector<CompressionType> types = DataBlockTypes(lz4_table);
+  ASSERT_EQ(types.size(), lz4_properties.num_data_blocks);
+  for (CompressionType type : types) EXPECT_EQ(type, CompressionType::kLz4);
+  // Six words repeated: lz4 halves them (zstd, with its entropy coding, does better).
+  EXPECT_LT(lz4_table.size() * 2, raw_table.size())
+      << lz4_table.size() << " vs " << raw_table.size();
+  EXPECT_NE(lz4_table, zstd_table);
+  std::unique_ptr<Table> table;
+  Status s = OpenTable(lz4, lz4_table, &table);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  std::unique_ptr<Iterator> it = table->NewIterator();
+  EXPECT_EQ(model, ScanForward(it.get()));
 }
 
 TEST(Table, IncompressibleBlocksAreStoredRaw) {
@@ -890,10 +947,12 @@ TEST(TableBuilder, AbandonWritesNothingMore) {
 // --- Corruption -----------------------------------------------------------------
 
 // A small table with every region present and several zstd-compressed data blocks.
-std::string SmallTable(Model* model_out = nullptr) {
+std::string SmallTable(Model* model_out = nullptr,
+                       CompressionAlgorithm algorithm = CompressionAlgorithm::kZstd) {
   Model model = MakeModel(100, 16);
   Options options;
   options.block_size = 512;
+  options.compression_algorithm = algorithm;
   if (model_out != nullptr) *model_out = model;
   return BuildTable(options, model);
 }
@@ -975,11 +1034,47 @@ TEST(TableCorruption, BadMagicNumber) {
 TEST(TableCorruption, UnsupportedFormatVersion) {
   std::string contents = SmallTable();
   Footer footer = DecodeFooter(contents);
-  footer.format_version = 2;
+  for (uint32_t version : {0u, kTableFormatVersion + 1}) {
+    footer.format_version = version;
+    std::unique_ptr<Table> table;
+    Status s = OpenTable(Options(), WithFooter(contents, footer), &table);
+    ExpectNamesFile(s);
+    EXPECT_NE(s.message().find("version " + std::to_string(version)), std::string::npos)
+        << s.ToString();
+  }
+}
+
+// tests/data/table_format_v1.sst was written by the format-version-1 writer (commit
+// 094b596: standard-layout bloom filter, zstd blocks of 1 KiB): keys key0000..key0299 at
+// sequence 1000 + i, values "value<i>" + 40 x ('a' + i % 26). Newer code must keep
+// reading it, filter included.
+TEST(TableFormat, Version1TablesStillRead) {
+  std::string contents;
+  ASSERT_TRUE(ReadFileToString(Env::Default(), STRATA_TEST_DATA_DIR "/table_format_v1.sst",
+                               &contents)
+                  .ok());
   std::unique_ptr<Table> table;
-  Status s = OpenTable(Options(), WithFooter(contents, footer), &table);
-  ExpectNamesFile(s);
-  EXPECT_NE(s.message().find("version 2"), std::string::npos) << s.ToString();
+  Status s = OpenTable(Options(), contents, &table);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(1u, table->properties().format_version);
+  std::unique_ptr<Iterator> it = table->NewIterator();
+  int i = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next(), i++) {
+    char key[16];
+    std::snprintf(key, sizeof(key), "key%04d", i);
+    ParsedInternalKey parsed;
+    ASSERT_TRUE(ParseInternalKey(it->key(), &parsed));
+    ASSERT_EQ(key, std::string(parsed.user_key));
+    ASSERT_EQ(1000u + i, parsed.sequence);
+    ASSERT_EQ("value" + std::to_string(i) + std::string(40, 'a' + i % 26), it->value());
+    // The standard-layout filter answers for every stored key.
+    ASSERT_TRUE(table->KeyMayMatch(key)) << key;
+  }
+  EXPECT_TRUE(it->status().ok());
+  EXPECT_EQ(300, i);
+  int rejected = 0;
+  for (int j = 0; j < 300; j++) rejected += !table->KeyMayMatch("absent" + std::to_string(j));
+  EXPECT_GT(rejected, 250);  // the filter is really consulted
 }
 
 TEST(TableCorruption, FooterChecksumMismatch) {
@@ -1025,9 +1120,11 @@ TEST(TableCorruption, HandlesOutOfBoundsFailToOpen) {
 
 // Every byte of the file is covered by a block checksum, the footer checksum or the
 // magic number, so flipping any one of them must be reported, naming the file.
-TEST(TableCorruption, FlippedByteInEveryRegionIsDetected) {
+class TableCorruptionOfEachAlgorithm : public testing::TestWithParam<CompressionAlgorithm> {};
+
+TEST_P(TableCorruptionOfEachAlgorithm, FlippedByteInEveryRegionIsDetected) {
   Model model;
-  const std::string contents = SmallTable(&model);
+  const std::string contents = SmallTable(&model, GetParam());
   ASSERT_TRUE(OpenAndReadAll(contents, model).ok());
   const Footer footer = DecodeFooter(contents);
   std::unique_ptr<Table> table;
@@ -1063,6 +1160,12 @@ TEST(TableCorruption, FlippedByteInEveryRegionIsDetected) {
   }
   EXPECT_EQ(detected.count("gap"), 0u);
 }
+
+INSTANTIATE_TEST_SUITE_P(Algorithms, TableCorruptionOfEachAlgorithm,
+                         testing::Values(CompressionAlgorithm::kZstd, CompressionAlgorithm::kLz4),
+                         [](const testing::TestParamInfo<CompressionAlgorithm>& info) {
+                           return info.param == CompressionAlgorithm::kZstd ? "Zstd" : "Lz4";
+                         });
 
 TEST(TableBlockCache, CorruptDataBlockIsReportedEveryTimeAndNeverCached) {
   Model model;
@@ -1232,6 +1335,88 @@ TEST(TableAssembled, GarbageZstdFrameWithValidChecksumIsCorruption) {
   it->SeekToFirst();
   ASSERT_TRUE(it->Valid());
   EXPECT_EQ(it->key(), IKey("a", 1, ValueType::kValue));
+}
+
+// Opens contents (one data block, checksummed as it is) and scans it: the block must
+// fail to decode with a Corruption naming the file whose message contains `what`.
+void ExpectDataBlockCorruption(const std::string& contents, std::string_view what) {
+  std::unique_ptr<Table> table;
+  ASSERT_TRUE(OpenTable(Options(), contents, &table).ok());
+  auto it = table->NewIterator();
+  it->SeekToFirst();
+  EXPECT_FALSE(it->Valid());
+  ExpectNamesFile(it->status());
+  EXPECT_NE(it->status().message().find(what), std::string::npos) << it->status().ToString();
+  TableGetResult result;
+  std::string value;
+  ExpectNamesFile(table->Get(SeekKey("a", 1), &result, &value));
+}
+
+TEST(TableAssembled, MalformedLz4PayloadWithValidChecksumIsCorruption) {
+  const std::string block = DataBlock({IKey("a", 1, ValueType::kValue)});
+  std::string payload;
+  ASSERT_TRUE(Lz4Compress(block, &payload));
+  uint32_t size;
+  std::string_view lz4 = payload;
+  ASSERT_TRUE(GetVarint32(&lz4, &size));
+  ASSERT_EQ(size, block.size());
+  auto with_size = [&](uint64_t claimed) {
+    std::string out;
+    PutVarint64(&out, claimed);
+    out += lz4;
+    return out;
+  };
+  std::mt19937 rng(23);
+  const struct {
+    std::string payload;
+    const char* what;
+  } cases[] = {
+      {std::string(), "bad lz4 size prefix"},
+      {std::string("\xff\xff\xff\xff\xff\x01", 6), "bad lz4 size prefix"},
+      // The size lz4 decodes to must be the one recorded, whichever way it is off.
+      {with_size(size + 1), "lz4 content size mismatch"},
+      {with_size(size - 1), "malformed lz4 block"},
+      {with_size(0), "malformed lz4 block"},
+      // No valid lz4 block expands 255-fold: refused before allocating.
+      {with_size(lz4.size() * 256), "implausible lz4 content size"},
+      {with_size(uint64_t{1} << 31), "implausible lz4 content size"},
+      {with_size(UINT32_MAX), "implausible lz4 content size"},
+      {payload.substr(0, payload.size() - 3), "malformed lz4 block"},
+      {with_size(size) + "x", "malformed lz4 block"},
+      {with_size(size).substr(0, 1) + RandomValue(rng, 300), "lz4"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(testing::PrintToString(c.payload));
+    ExpectDataBlockCorruption(AssembleTable({c.payload}, {SeekKey("b", 1)}, CompressionType::kLz4),
+                              c.what);
+  }
+  // The untouched payload decodes.
+  std::string contents = AssembleTable({payload}, {SeekKey("b", 1)}, CompressionType::kLz4);
+  std::unique_ptr<Table> table;
+  ASSERT_TRUE(OpenTable(Options(), contents, &table).ok());
+  auto it = table->NewIterator();
+  it->SeekToFirst();
+  ASSERT_TRUE(it->Valid());
+  EXPECT_EQ(it->key(), IKey("a", 1, ValueType::kValue));
+}
+
+TEST(TableFormat, Lz4BlocksOfEverySizeRoundTripThroughDecodeBlock) {
+  std::mt19937 rng(31);
+  std::string words;
+  while (words.size() < (1u << 20)) words += CompressibleValue(rng);
+  for (size_t n :
+       {size_t{0}, size_t{1}, size_t{15}, size_t{4096}, size_t{65536}, size_t{1} << 20}) {
+    for (const std::string& input : {words.substr(0, n), RandomValue(rng, n)}) {
+      std::string payload;
+      ASSERT_TRUE(Lz4Compress(input, &payload));
+      std::string raw = payload;
+      AppendBlockTrailer(payload, CompressionType::kLz4, &raw);
+      std::string output = "stale";
+      Status s = DecodeBlock(raw, kFileName, BlockHandle{0, payload.size()}, &output);
+      ASSERT_TRUE(s.ok()) << n << ": " << s.ToString();
+      EXPECT_TRUE(output == input) << n;
+    }
+  }
 }
 
 TEST(TableAssembled, UnknownBlockCompressionTypeIsCorruption) {

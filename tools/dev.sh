@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 # tests/node_extension_test.js. Node.js >= 20 with npm (and its headers in
 # <prefix>/include/node, as NodeSource's package installs them) is not among them:
 # Debian 12's nodejs is 18, too old (see node_test_flag).
-PACKAGES=(cmake ninja-build g++ make pkg-config libzstd-dev libsqlite3-dev sqlite3 python3 googletest libgtest-dev)
+PACKAGES=(cmake ninja-build g++ make pkg-config libzstd-dev liblz4-dev libsqlite3-dev sqlite3 python3 googletest libgtest-dev)
 
 install_missing_packages() {
   local missing=()
