@@ -58,6 +58,8 @@ class RowReader {
 
   // The exact value stored for key column `key_column`, if the row has one.
   bool FindKeyOverride(uint32_t key_column, SqlValue* out) const;
+  // False for almost every row: no key column needs its exact value kept.
+  bool has_key_overrides() const { return override_count_ != 0; }
 
   // What was wrong with the row after Reset or Column returned false.
   const char* error() const { return error_; }

@@ -722,9 +722,15 @@ struct StrataCursor {
   int64_t offset = 0;              // rows still to skip
 
   bool eof = true;
-  std::string key;    // current row's full key
-  std::string value;  // current row's encoded non-key columns
-  bool key_decoded = false;
+  // The current row's full key and encoded non-key columns: views into the iterator's
+  // current entry (valid until it moves: the merged iterator keeps its current entry
+  // when the transaction buffer changes), or into the point range's key and
+  // point_value for a point get. Not copied: a scan reads each row once.
+  std::string_view key;
+  std::string_view value;
+  std::string point_value;
+  bool key_decoded = false;  // key_values hold the key columns of the current row
+  bool row_reset = false;    // row reads the current row's value
   std::vector<SqlValue> key_values;
   std::vector<std::string> key_scratch;
   RowReader row;
@@ -789,15 +795,17 @@ std::unique_ptr<Iterator> NewRangeIterator(StrataCursor* cursor) {
 // Moves to the next row in the current or following ranges; sets eof at the end.
 void FindRow(StrataCursor* cursor, bool advance) {
   cursor->key_decoded = false;
+  cursor->row_reset = false;
   while (cursor->range_index < cursor->ranges.size()) {
     const KeyRange& range = cursor->ranges[cursor->range_index];
     if (range.point) {
       if (!advance) {
         bool found = false;
-        cursor->status = ReadRow(cursor, range.lower, &cursor->value, &found);
+        cursor->status = ReadRow(cursor, range.lower, &cursor->point_value, &found);
         if (!cursor->status.ok()) break;
         if (found) {
           cursor->key = range.lower;
+          cursor->value = cursor->point_value;
           cursor->eof = false;
           return;
         }
@@ -834,8 +842,8 @@ void FindRow(StrataCursor* cursor, bool advance) {
       bool inside = cursor->descending ? k >= std::string_view(range.lower)
                                        : k < std::string_view(range.upper);
       if (inside) {
-        cursor->key.assign(k);
-        cursor->value.assign(it->value());
+        cursor->key = k;
+        cursor->value = it->value();
         cursor->eof = false;
         return;
       }
@@ -1084,22 +1092,38 @@ int xNext(sqlite3_vtab_cursor* base) {
 
 int xEof(sqlite3_vtab_cursor* base) { return AsCursor(base)->eof ? 1 : 0; }
 
-// Decodes the key columns of the current row (once per row).
-Status DecodeKey(StrataCursor* cursor) {
-  if (cursor->key_decoded) return Status::OK();
+// The helpers below run for every column of every row: they report failure as a bool
+// and the error is built (by ColumnFailed) only when there is one.
+
+// Starts reading the current row's non-key columns (once per row).
+bool ResetRow(StrataCursor* cursor) {
+  if (cursor->row_reset) return true;
+  cursor->row_reset = cursor->row.Reset(cursor->value);
+  return cursor->row_reset;
+}
+
+// Decodes the key columns of the current row (once per row, and only for a statement
+// that reads one of them).
+bool DecodeKey(StrataCursor* cursor) {
+  if (cursor->key_decoded) return true;
   StrataTable* table = cursor->table;
   std::string_view input(cursor->key);
   input.remove_prefix(table->prefix.size());
   for (size_t k = 0; k < table->key_columns.size(); k++) {
-    if (!DecodeKeyColumn(&input, &cursor->key_values[k], &cursor->key_scratch[k])) {
-      return Status::Corruption("undecodable key in the store at " + table->store->path());
-    }
-  }
-  if (!cursor->row.Reset(cursor->value)) {
-    return Status::Corruption(std::string("undecodable row: ") + cursor->row.error());
+    if (!DecodeKeyColumn(&input, &cursor->key_values[k], &cursor->key_scratch[k])) return false;
   }
   cursor->key_decoded = true;
-  return Status::OK();
+  return true;
+}
+
+[[gnu::noinline]] int ColumnFailed(StrataCursor* cursor, sqlite3_context* ctx, const Status& s) {
+  sqlite3_result_error(ctx, s.ToString().c_str(), -1);
+  return Fail(cursor->table, s);
+}
+
+[[gnu::noinline]] int RowUndecodable(StrataCursor* cursor, sqlite3_context* ctx) {
+  return ColumnFailed(cursor, ctx,
+                      Status::Corruption(std::string("undecodable row: ") + cursor->row.error()));
 }
 
 int xColumn(sqlite3_vtab_cursor* base, sqlite3_context* ctx, int column) {
@@ -1111,23 +1135,27 @@ int xColumn(sqlite3_vtab_cursor* base, sqlite3_context* ctx, int column) {
     sqlite3_result_blob64(ctx, encoded.data(), encoded.size(), SQLITE_TRANSIENT);
     return SQLITE_OK;
   }
-  Status s = DecodeKey(cursor);
-  if (!s.ok()) {
-    sqlite3_result_error(ctx, s.ToString().c_str(), -1);
-    return Fail(table, s);
+  // Even a key column needs the row: it may hold the column's exact value.
+  if (!ResetRow(cursor)) return RowUndecodable(cursor, ctx);
+  const int position = table->key_position[column];
+  if (position < 0) {
+    SqlValue v;
+    if (!cursor->row.Column(table->value_index[column], &v)) return RowUndecodable(cursor, ctx);
+    ResultSqlValue(ctx, v);
+    return SQLITE_OK;
   }
   SqlValue v;
-  int position = table->key_position[column];
-  if (position >= 0) {
-    if (!cursor->row.FindKeyOverride(position, &v)) {
-      // Decoded keys are numbers in canonical form: show them as the column stores them.
-      v = ApplyAffinity(table->schema.columns[column].affinity, cursor->key_values[position],
-                        &cursor->text_buffer);
+  if (!cursor->row.has_key_overrides() || !cursor->row.FindKeyOverride(position, &v)) {
+    if (!DecodeKey(cursor)) {
+      return ColumnFailed(cursor, ctx,
+                          Status::Corruption("undecodable key in the store at " +
+                                             table->store->path()));
     }
-  } else if (!cursor->row.Column(table->value_index[column], &v)) {
-    s = Status::Corruption(std::string("undecodable row: ") + cursor->row.error());
-    sqlite3_result_error(ctx, s.ToString().c_str(), -1);
-    return Fail(table, s);
+    // Decoded keys are numbers in canonical form: show them as the column stores them.
+    const Affinity affinity = table->schema.columns[column].affinity;
+    v = affinity == Affinity::kBlob
+            ? cursor->key_values[position]
+            : ApplyAffinity(affinity, cursor->key_values[position], &cursor->text_buffer);
   }
   ResultSqlValue(ctx, v);
   return SQLITE_OK;

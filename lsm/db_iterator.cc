@@ -46,7 +46,13 @@ class DBIterator final : public Iterator {
   enum class Direction { kForward, kReverse };
 
   // Parses iter_->key(); on failure records the corruption and invalidates.
-  bool ParseKey(ParsedInternalKey* ikey);
+  bool ParseKey(ParsedInternalKey* ikey) {
+    if (ParseInternalKey(iter_->key(), ikey)) [[likely]] return true;
+    MalformedKey();
+    return false;
+  }
+  // ParseKey's failure, out of line: the parse runs for every entry the iterator passes.
+  [[gnu::noinline, gnu::cold]] void MalformedKey();
   // From iter_'s entry on, finds the first visible value entry whose user key is not
   // hidden; while skipping, user keys <= saved_key_ are hidden.
   void FindNextUserEntry(bool skipping);
@@ -78,15 +84,13 @@ std::string DescribeKey(std::string_view key) {
   return out;
 }
 
-bool DBIterator::ParseKey(ParsedInternalKey* ikey) {
+void DBIterator::MalformedKey() {
   std::string_view k = iter_->key();
-  if (ParseInternalKey(k, ikey)) return true;
   status_ = Status::Corruption("malformed internal key in iterator (" + DescribeKey(k) +
                                "): expected user key + 8-byte trailer of type 0 or 1");
   valid_ = false;
   saved_key_.clear();
   ClearSavedValue();
-  return false;
 }
 
 void DBIterator::ClearSavedValue() {
