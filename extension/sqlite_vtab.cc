@@ -717,6 +717,9 @@ struct StrataCursor {
   std::vector<KeyRange> ranges;  // visited in order (already reversed for DESC)
   size_t range_index = 0;
   bool descending = false;
+  // False for a full scan: the table may be larger than the block cache, and its blocks
+  // would only push out the ones point reads reuse.
+  bool fill_cache = true;
   std::unique_ptr<Iterator> iter;  // over the current non-point range
   int64_t limit = -1;              // rows still to return; -1 = no limit
   int64_t offset = 0;              // rows still to skip
@@ -785,6 +788,7 @@ std::unique_ptr<Iterator> NewRangeIterator(StrataCursor* cursor) {
   StrataTable* table = cursor->table;
   ReadOptions read;
   read.snapshot = cursor->snapshot;
+  read.fill_cache = cursor->fill_cache;
   std::unique_ptr<Iterator> it = table->store->db()->NewIterator(read);
   if (StoreTransaction* txn = table->connection->WritingTransaction(table->store.get())) {
     if (!txn->buffer.empty()) it = txn->buffer.NewMergedIterator(std::move(it));
@@ -987,6 +991,7 @@ int xFilter(sqlite3_vtab_cursor* base, int idx_num, const char* idx_str, int arg
                                           std::string(idx_str != nullptr ? idx_str : "") + "'"));
   }
   cursor->descending = plan.descending;
+  cursor->fill_cache = plan.kind != PlanKind::kFullScan;
   cursor->limit = -1;
   cursor->offset = 0;
   // A negative LIMIT (`LIMIT -1`) means no limit, as in SQLite.

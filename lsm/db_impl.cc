@@ -822,6 +822,8 @@ Status DBImpl::GetFromTables(const Version& version, const LookupKey& key, std::
 std::unique_ptr<Iterator> DBImpl::NewIterator(const ReadOptions& options) {
   ReadView view;
   if (!CaptureReadView(options, &view)) return NewEmptyIterator(ClosedError(dbname_));
+  const BlockCacheFill fill =
+      options.fill_cache ? BlockCacheFill::kFill : BlockCacheFill::kDontFill;
   std::vector<std::unique_ptr<Iterator>> children;
   std::vector<std::shared_ptr<const Table>> tables;
   // A memtable empty now holds nothing at view.sequence (entries are in it before their
@@ -833,12 +835,12 @@ std::unique_ptr<Iterator> DBImpl::NewIterator(const ReadOptions& options) {
     std::shared_ptr<const Table> table;
     Status s = table_cache_->FindTable(f->number, f->file_size, &table);
     if (!s.ok()) return NewEmptyIterator(s);
-    children.push_back(table->NewIterator());
+    children.push_back(table->NewIterator(fill));
     tables.push_back(std::move(table));
   }
   for (int level = 1; level < kNumLevels; level++) {
     if (view.version->files[level].empty()) continue;
-    children.push_back(NewLevelIterator(table_cache_.get(), &view.version->files[level]));
+    children.push_back(NewLevelIterator(table_cache_.get(), &view.version->files[level], fill));
   }
   std::unique_ptr<Iterator> result = NewDBIterator(
       NewMergingIterator(GetInternalKeyComparator(), std::move(children)), view.sequence);

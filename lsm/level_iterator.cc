@@ -10,8 +10,8 @@ namespace {
 class LevelIterator final : public Iterator {
  public:
   LevelIterator(TableCache* table_cache,
-                const std::vector<std::shared_ptr<const FileMetaData>>* files)
-      : table_cache_(table_cache), files_(*files), index_(files->size()) {}
+                const std::vector<std::shared_ptr<const FileMetaData>>* files, BlockCacheFill fill)
+      : table_cache_(table_cache), files_(*files), index_(files->size()), table_iter_(nullptr, fill) {}
 
   bool Valid() const override { return table_ != nullptr && table_iter_.Valid(); }
   std::string_view key() const override { return table_iter_.key(); }
@@ -94,15 +94,16 @@ class LevelIterator final : public Iterator {
   const std::vector<std::shared_ptr<const FileMetaData>>& files_;
   size_t index_;                        // of the table open in table_, if any
   std::shared_ptr<const Table> table_;  // declared before table_iter_: outlives its use
-  TableIterator table_iter_{nullptr, BlockCacheFill::kFill};
+  TableIterator table_iter_;
   Status status_;
 };
 
 }  // namespace
 
 std::unique_ptr<Iterator> NewLevelIterator(
-    TableCache* table_cache, const std::vector<std::shared_ptr<const FileMetaData>>* files) {
-  return std::make_unique<LevelIterator>(table_cache, files);
+    TableCache* table_cache, const std::vector<std::shared_ptr<const FileMetaData>>* files,
+    BlockCacheFill fill) {
+  return std::make_unique<LevelIterator>(table_cache, files, fill);
 }
 
 }  // namespace strata

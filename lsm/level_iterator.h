@@ -7,12 +7,15 @@
 #include <vector>
 
 #include "strata/iterator.h"
+#include "lsm/table.h"
 #include "lsm/table_cache.h"
 #include "lsm/version_edit.h"
 
 namespace strata {
 
+// fill: whether blocks read from the files join the block cache (see BlockCacheFill).
 std::unique_ptr<Iterator> NewLevelIterator(
-    TableCache* table_cache, const std::vector<std::shared_ptr<const FileMetaData>>* files);
+    TableCache* table_cache, const std::vector<std::shared_ptr<const FileMetaData>>* files,
+    BlockCacheFill fill = BlockCacheFill::kFill);
 
 }  // namespace strata

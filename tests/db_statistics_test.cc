@@ -124,6 +124,39 @@ TEST_F(DbStatisticsTest, BloomFiltersAndBlockCacheAreCounted) {
   EXPECT_GT(s.block_cache_usage, 0u);
 }
 
+// A scan with fill_cache = false reads every block yet leaves the block cache as it
+// was; the same scan with the default fills it. Across a level-0 table and a deeper
+// level, both under the merge.
+TEST_F(DbStatisticsTest, ScansWithoutFillCacheLeaveTheBlockCacheAlone) {
+  for (int i = 0; i < 2000; i++) {
+    ASSERT_TRUE(db_->Put(WriteOptions(), "key" + std::to_string(i), std::string(50, 'v')).ok());
+  }
+  ASSERT_TRUE(db_->Flush().ok());
+  ASSERT_TRUE(db_->CompactRange(nullptr, nullptr).ok());
+  for (int i = 0; i < 2000; i += 2) {
+    ASSERT_TRUE(db_->Put(WriteOptions(), "key" + std::to_string(i), std::string(50, 'w')).ok());
+  }
+  ASSERT_TRUE(db_->Flush().ok());
+  ASSERT_TRUE(db_->WaitForBackgroundWork().ok());
+  const uint64_t before = Stats().block_cache_usage;
+
+  auto scan = [&](bool fill_cache) {
+    ReadOptions options;
+    options.fill_cache = fill_cache;
+    std::unique_ptr<Iterator> it = db_->NewIterator(options);
+    int rows = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) rows++;
+    EXPECT_TRUE(it->status().ok());
+    return rows;
+  };
+  EXPECT_EQ(2000, scan(false));
+  const Statistics after_no_fill = Stats();
+  EXPECT_GT(after_no_fill.block_cache_misses, 0u);  // blocks were read from the files
+  EXPECT_EQ(before, after_no_fill.block_cache_usage);
+  EXPECT_EQ(2000, scan(true));
+  EXPECT_GT(Stats().block_cache_usage, before);
+}
+
 }  // namespace
 }  // namespace strata
 
