@@ -116,12 +116,7 @@ void BlockIterator::Reset(const Block* block, const Comparator* comparator) {
   data_ = block->data_.data();
   restarts_ = block->restarts_offset_;
   num_restarts_ = block->num_restarts_;
-  current_ = restarts_;
-  next_ = restarts_;
-  restart_index_ = num_restarts_;
-  next_restart_ = UINT32_MAX;
-  key_.clear();
-  value_ = {};
+  MarkInvalid();
   status_ = block->status_;
 }
 

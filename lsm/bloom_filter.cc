@@ -114,9 +114,8 @@ Status BloomFilter::Init(std::string contents) {
   return Status::OK();
 }
 
-bool BloomFilter::KeyMayMatch(std::string_view key) const {
+bool BloomFilter::HashMayMatch(uint64_t hash) const {
   if (data_.empty()) return true;
-  const uint64_t hash = BloomHash(key);
   if (num_lines_ > 0) {
     const char* line = data_.data() + BloomLineIndex(hash, num_lines_) * kBloomLineBytes;
     return ForEachBloomLineBit(hash, num_probes_, [line](uint32_t bit) {

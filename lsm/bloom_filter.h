@@ -101,7 +101,9 @@ class BloomFilter {
 
   bool empty() const { return data_.empty(); }
   // False only if key was certainly not added.
-  bool KeyMayMatch(std::string_view key) const;
+  bool KeyMayMatch(std::string_view key) const { return HashMayMatch(BloomHash(key)); }
+  // The same for a key whose BloomHash the caller already has.
+  bool HashMayMatch(uint64_t hash) const;
 
   size_t size() const { return data_.size(); }
 

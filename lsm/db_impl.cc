@@ -789,7 +789,7 @@ Status DBImpl::GetFromTables(const Version& version, const LookupKey& key, std::
       table = level == 0 ? f.pinned_table.Pin(std::move(cached)) : cached.get();
     }
     TableGetResult result;
-    Status s = table->Get(key.internal_key(), &result, value);
+    Status s = table->Get(key, &result, value);
     if (!s.ok()) return s;
     if (result == TableGetResult::kNotPresent) return Status::OK();
     *found = true;

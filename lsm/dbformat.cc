@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "lsm/bloom_filter.h"
+
 namespace strata {
 namespace {
 
@@ -84,6 +86,7 @@ LookupKey::LookupKey(std::string_view user_key, SequenceNumber sequence) {
   EncodeFixed64(p + user_key.size(), PackSequenceAndType(sequence, kValueTypeForSeek));
   start_ = dst;
   size_ = needed;
+  user_key_hash_ = BloomHash(user_key);
 }
 
 }  // namespace strata

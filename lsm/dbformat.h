@@ -145,6 +145,9 @@ class LookupKey {
   std::string_view user_key() const {
     return std::string_view(start_ + prefix_, size_ - prefix_ - kInternalKeyTrailerSize);
   }
+  // BloomHash(user_key()), computed once: a get checks the memtables' key filters and
+  // the filter of every table it probes with it.
+  uint64_t user_key_hash() const { return user_key_hash_; }
 
  private:
   static constexpr size_t kInlineSize = 128;
@@ -154,6 +157,7 @@ class LookupKey {
   const char* start_;
   size_t size_;
   size_t prefix_;  // bytes of the varint32 length
+  uint64_t user_key_hash_;
 };
 
 }  // namespace strata

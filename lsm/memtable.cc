@@ -144,7 +144,7 @@ void MemTable::Add(SequenceNumber seq, ValueType type, std::string_view user_key
   const size_t encoded_size =
       VarintLength(internal_key_size) + internal_key_size + VarintLength(value_size) + value_size;
   // Before the entry is linked: see MemTableFilter's concurrency note.
-  rep_->filter.Add(BloomHash(user_key));
+  if (rep_->filter.enabled()) rep_->filter.Add(BloomHash(user_key));
   // Stored right after its skip list node's links: a search step then finds the node
   // and the key it compares in one cache line (usually) instead of two far apart.
   char* const entry = rep_->table.AllocateEntry(encoded_size);
@@ -162,7 +162,7 @@ void MemTable::Add(SequenceNumber seq, ValueType type, std::string_view user_key
 }
 
 bool MemTable::Get(const LookupKey& key, std::string* value, Status* status) const {
-  if (!rep_->filter.MayContain(BloomHash(key.user_key()))) return false;
+  if (!rep_->filter.MayContain(key.user_key_hash())) return false;
   Table::Iterator iter(&rep_->table);
   iter.Seek(key.memtable_key().data());
   if (!iter.Valid()) return false;

@@ -53,6 +53,7 @@ class MemTableFilter {
     });
   }
 
+  bool enabled() const { return num_lines_ > 0; }
   size_t bytes() const { return num_lines_ * sizeof(Line); }
 
  private:

@@ -153,6 +153,10 @@ class SkipList {
   Node* FindLessThan(const Key& key) const;
   // The last node, or head_ if the list is empty.
   Node* FindLast() const;
+  // Walks down from the top level past every node for which before(node) holds,
+  // counting each node passed on level h as kBranching^h.
+  template <typename Before>
+  uint64_t EstimateCountWhile(Before before) const;
 
   Comparator const compare_;
   Arena* const arena_;
@@ -295,12 +299,13 @@ bool SkipList<Key, Comparator>::Contains(const Key& key) const {
 }
 
 template <typename Key, class Comparator>
-uint64_t SkipList<Key, Comparator>::EstimateCountLessThan(const Key& key) const {
+template <typename Before>
+uint64_t SkipList<Key, Comparator>::EstimateCountWhile(Before before) const {
   uint64_t count = 0;
   Node* x = head_;
   for (int level = GetMaxHeight() - 1;;) {
     Node* next = x->Next(level);
-    if (KeyIsAfterNode(key, next)) {
+    if (next != nullptr && before(next)) {
       x = next;
       count++;
       continue;
@@ -312,20 +317,13 @@ uint64_t SkipList<Key, Comparator>::EstimateCountLessThan(const Key& key) const 
 }
 
 template <typename Key, class Comparator>
+uint64_t SkipList<Key, Comparator>::EstimateCountLessThan(const Key& key) const {
+  return EstimateCountWhile([&](const Node* n) { return compare_(n->key, key) < 0; });
+}
+
+template <typename Key, class Comparator>
 uint64_t SkipList<Key, Comparator>::EstimateCount() const {
-  uint64_t count = 0;
-  Node* x = head_;
-  for (int level = GetMaxHeight() - 1;;) {
-    Node* next = x->Next(level);
-    if (next != nullptr) {
-      x = next;
-      count++;
-      continue;
-    }
-    if (level == 0) return count;
-    count *= kBranching;
-    level--;
-  }
+  return EstimateCountWhile([](const Node*) { return true; });
 }
 
 }  // namespace strata

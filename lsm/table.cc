@@ -389,11 +389,16 @@ Status Table::Get(std::string_view lookup_internal_key, TableGetResult* result,
   if (lookup_internal_key.size() < kInternalKeyTrailerSize) {
     return Status::InvalidArgument("Table::Get: lookup key is not an internal key");
   }
-  const std::string_view user_key = ExtractUserKey(lookup_internal_key);
+  return Get(lookup_internal_key, BloomHash(ExtractUserKey(lookup_internal_key)), result, value);
+}
+
+Status Table::Get(std::string_view lookup_internal_key, uint64_t user_key_hash,
+                  TableGetResult* result, std::string* value) const {
+  *result = TableGetResult::kNotPresent;
   if (!filter_.empty()) {
     TableReadCounters* counters = context_.counters.get();
     if (counters != nullptr) counters->bloom_checks.fetch_add(1, std::memory_order_relaxed);
-    if (!filter_.KeyMayMatch(user_key)) {
+    if (!filter_.HashMayMatch(user_key_hash)) {
       if (counters != nullptr) counters->bloom_useful.fetch_add(1, std::memory_order_relaxed);
       return Status::OK();
     }

@@ -18,6 +18,7 @@
 
 #include "lsm/block.h"
 #include "lsm/bloom_filter.h"
+#include "lsm/dbformat.h"
 #include "lsm/cache.h"
 #include "lsm/index_summary.h"
 #include "lsm/table_format.h"
@@ -108,10 +109,19 @@ class Table {
   // filter first and reads no data block when it rules the key out.
   Status Get(std::string_view lookup_internal_key, TableGetResult* result,
              std::string* value) const;
+  // The same, for a LookupKey: its user-key hash serves the filter, not hashed again.
+  Status Get(const LookupKey& key, TableGetResult* result, std::string* value) const {
+    return Get(key.internal_key(), key.user_key_hash(), result, value);
+  }
 
   // The bloom filter's verdict on user_key (true if the table has no filter).
   bool KeyMayMatch(std::string_view user_key) const;
 
+ private:
+  Status Get(std::string_view lookup_internal_key, uint64_t user_key_hash,
+             TableGetResult* result, std::string* value) const;
+
+ public:
   // Where the entries at or after internal_key start in the file, about: the offset of
   // the data block that would hold internal_key, or the end of the data blocks if it
   // is after every entry. Reads nothing (the index is in memory); the difference of two

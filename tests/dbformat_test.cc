@@ -1,5 +1,6 @@
 // Internal keys: the inline comparisons the read paths use, and LookupKey's layout.
 #include "lsm/dbformat.h"
+#include "lsm/bloom_filter.h"
 
 #include <gtest/gtest.h>
 
@@ -88,6 +89,21 @@ TEST(LookupKey, HoldsLengthPrefixedInternalKeyForShortAndLongKeys) {
     std::string expected_memtable;
     PutLengthPrefixed(&expected_memtable, expected_internal);
     EXPECT_EQ(lookup.memtable_key(), expected_memtable) << "length " << length;
+  }
+}
+
+}  // namespace
+}  // namespace strata
+
+namespace strata {
+namespace {
+
+// Gets check every filter with the lookup's hash: it must be the filters' own hash of
+// the user key, or keys present would be ruled out.
+TEST(LookupKeyHash, IsTheBloomHashOfTheUserKey) {
+  for (std::string key : {std::string(), std::string("a"), std::string(200, 'x'),
+                          std::string("\0\xff", 2)}) {
+    EXPECT_EQ(BloomHash(key), LookupKey(key, 5).user_key_hash()) << key.size();
   }
 }
 
