@@ -189,8 +189,21 @@ Status FaultInjectionEnv::NewSequentialFile(const std::string& path,
 
 Status FaultInjectionEnv::NewRandomAccessFile(const std::string& path,
                                               std::unique_ptr<RandomAccessFile>* result) {
+  return OpenRandomReader(path, /*mapped=*/false, result);
+}
+
+// Mapped files fail reads exactly like the others: the engine's mapped read path is
+// tested under faults too.
+Status FaultInjectionEnv::NewMappedFile(const std::string& path,
+                                        std::unique_ptr<RandomAccessFile>* result) {
+  return OpenRandomReader(path, /*mapped=*/true, result);
+}
+
+Status FaultInjectionEnv::OpenRandomReader(const std::string& path, bool mapped,
+                                           std::unique_ptr<RandomAccessFile>* result) {
   std::unique_ptr<RandomAccessFile> base_file;
-  Status s = base_->NewRandomAccessFile(path, &base_file);
+  Status s = mapped ? base_->NewMappedFile(path, &base_file)
+                    : base_->NewRandomAccessFile(path, &base_file);
   if (s.ok()) *result = std::make_unique<RandomReader>(this, path, std::move(base_file));
   return s;
 }

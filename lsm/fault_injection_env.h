@@ -92,6 +92,8 @@ class FaultInjectionEnv final : public Env {
                            std::unique_ptr<SequentialFile>* result) override;
   Status NewRandomAccessFile(const std::string& path,
                              std::unique_ptr<RandomAccessFile>* result) override;
+  Status NewMappedFile(const std::string& path,
+                       std::unique_ptr<RandomAccessFile>* result) override;
   Status NewWritableFile(const std::string& path, std::unique_ptr<WritableFile>* result) override;
   bool FileExists(const std::string& path) override;
   Status GetChildren(const std::string& dir, std::vector<std::string>* names) override;
@@ -108,6 +110,8 @@ class FaultInjectionEnv final : public Env {
   class File;
   class Reader;
   class RandomReader;
+  Status OpenRandomReader(const std::string& path, bool mapped,
+                          std::unique_ptr<RandomAccessFile>* result);
 
   // Durability of one file written through this Env. Shared with its open WritableFile
   // so that syncs after a rename land on the right path.

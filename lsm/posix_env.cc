@@ -1,13 +1,15 @@
-// The POSIX Env: plain file descriptors, pread for random access, a 64 KiB user-space
-// buffer in front of every WritableFile, fdatasync for file data and fsync for
-// directories. Every error names the path and the OS's reason, e.g.
-// "IO error: /x/000012.log: No space left on device".
+// The POSIX Env: plain file descriptors, pread for random access (or a read-only
+// mapping, for NewMappedFile), a 64 KiB user-space buffer in front of every
+// WritableFile, fdatasync for file data and fsync for directories. Every error names
+// the path and the OS's reason, e.g. "IO error: /x/000012.log: No space left on device".
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <climits>
@@ -92,6 +94,53 @@ class PosixRandomAccessFile final : public RandomAccessFile {
  private:
   const std::string path_;
   const int fd_;
+};
+
+// A process has a limited number of memory mappings (vm.max_map_count, 65530 by
+// default) and shares them with everything else it runs: mapped files take at most this
+// many, and files opened beyond it are read with pread.
+class MappingBudget {
+ public:
+  static constexpr int kMaxMappedFiles = 4096;
+
+  bool TryAcquire() {
+    int left = left_.load(std::memory_order_relaxed);
+    while (left > 0) {
+      if (left_.compare_exchange_weak(left, left - 1, std::memory_order_relaxed)) return true;
+    }
+    return false;
+  }
+  void Release() { left_.fetch_add(1, std::memory_order_relaxed); }
+
+ private:
+  std::atomic<int> left_{kMaxMappedFiles};
+};
+
+// The whole file mapped read-only: a read is a view of the mapping. Its size is fixed
+// at open, as the caller of NewMappedFile promised.
+class PosixMappedFile final : public RandomAccessFile {
+ public:
+  PosixMappedFile(const char* base, uint64_t size, MappingBudget* budget)
+      : base_(base), size_(size), budget_(budget) {}
+  ~PosixMappedFile() override {
+    munmap(const_cast<char*>(base_), static_cast<size_t>(size_));
+    budget_->Release();
+  }
+
+  Status Read(uint64_t offset, size_t n, std::string_view* result, char*) const override {
+    if (offset >= size_) {
+      *result = std::string_view();
+    } else {
+      *result = std::string_view(base_ + offset,
+                                 static_cast<size_t>(std::min<uint64_t>(n, size_ - offset)));
+    }
+    return Status::OK();
+  }
+
+ private:
+  const char* const base_;
+  const uint64_t size_;
+  MappingBudget* const budget_;
 };
 
 // Buffers appends so that the many small records of a log cost few system calls.
@@ -259,6 +308,33 @@ class PosixEnv final : public Env {
     return Status::OK();
   }
 
+  // Falls back to pread when the mapping budget is spent, for an empty file (which
+  // cannot be mapped) and when mmap itself fails.
+  Status NewMappedFile(const std::string& path,
+                       std::unique_ptr<RandomAccessFile>* result) override {
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return PosixError(path, errno);
+    struct stat info;
+    if (fstat(fd, &info) != 0) {
+      Status s = PosixError(path, errno);
+      close(fd);
+      return s;
+    }
+    const auto size = static_cast<uint64_t>(info.st_size);
+    if (size > 0 && size <= SIZE_MAX && mapping_budget_.TryAcquire()) {
+      void* base = mmap(nullptr, static_cast<size_t>(size), PROT_READ, MAP_SHARED, fd, 0);
+      if (base != MAP_FAILED) {
+        close(fd);  // the mapping keeps the file
+        *result = std::make_unique<PosixMappedFile>(static_cast<const char*>(base), size,
+                                                    &mapping_budget_);
+        return Status::OK();
+      }
+      mapping_budget_.Release();
+    }
+    *result = std::make_unique<PosixRandomAccessFile>(path, fd);
+    return Status::OK();
+  }
+
   Status NewWritableFile(const std::string& path, std::unique_ptr<WritableFile>* result) override {
     int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return PosixError(path, errno);
@@ -368,6 +444,7 @@ class PosixEnv final : public Env {
 
  private:
   LockedPaths locked_;
+  MappingBudget mapping_budget_;  // outlives every mapped file: the Env is never deleted
 };
 
 }  // namespace

@@ -40,7 +40,8 @@ Status TableCache::FindTable(uint64_t number, uint64_t file_size,
   // open the same table at once; the first to insert wins.
   std::string path = TableFileName(dbname_, number);
   std::unique_ptr<RandomAccessFile> file;
-  Status s = env_->NewRandomAccessFile(path, &file);
+  Status s = options_.mmap_reads ? env_->NewMappedFile(path, &file)
+                                 : env_->NewRandomAccessFile(path, &file);
   std::unique_ptr<Table> opened;
   if (s.ok()) s = Table::Open(options_, path, std::move(file), file_size, context_, &opened);
   if (!s.ok()) return s;

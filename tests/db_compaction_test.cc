@@ -15,11 +15,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -1030,13 +1032,31 @@ TEST_P(CompactionLifetimeTest, IteratorKeepsReplacedTablesUntilDestroyed) {
 INSTANTIATE_TEST_SUITE_P(Envs, CompactionLifetimeTest,
                          ::testing::Values(EnvKind::kPosix, EnvKind::kMemory), EnvName);
 
-// Table files of dir this process holds open, from /proc/self/fd (Linux).
-int OpenTableFiles(const std::string& dir) {
-  int open = 0;
+// The files under dir this process holds open, as descriptors (/proc/self/fd) or as
+// memory mappings (/proc/self/maps; Options::mmap_reads), each once; the kernel shows a
+// deleted one as "<path> (deleted)". Linux only.
+std::set<std::string> OpenFilesUnder(const std::string& dir) {
+  std::set<std::string> open;
   for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
     std::error_code ec;
     std::string target = std::filesystem::read_symlink(entry.path(), ec).string();
-    if (!ec && target.rfind(dir + "/", 0) == 0 && target.ends_with(".sst")) open++;
+    if (!ec && target.rfind(dir + "/", 0) == 0) open.insert(target);
+  }
+  std::ifstream maps("/proc/self/maps");
+  for (std::string line; std::getline(maps, line);) {
+    size_t path = line.find('/');
+    if (path != std::string::npos && line.compare(path, dir.size() + 1, dir + "/") == 0) {
+      open.insert(line.substr(path));
+    }
+  }
+  return open;
+}
+
+// Table files of dir this process holds open.
+int OpenTableFiles(const std::string& dir) {
+  int open = 0;
+  for (const std::string& path : OpenFilesUnder(dir)) {
+    if (path.ends_with(".sst")) open++;
   }
   return open;
 }
@@ -1102,15 +1122,10 @@ TEST(CompactionLifetimeTest, PinnedLevel0TablesCloseWhenCompactedAway) {
   ASSERT_TRUE(db->WaitForBackgroundWork().ok());
   db->GetStatistics(&stats);
   EXPECT_EQ(0, stats.levels[0].files);
-  // No descriptor of a deleted table is left open (the kernel shows them as
-  // "<path> (deleted)").
+  // No descriptor or mapping of a deleted table is left open.
   int deleted_but_open = 0;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
-    std::error_code ec;
-    std::string target = std::filesystem::read_symlink(entry.path(), ec).string();
-    if (!ec && target.rfind(dir.Join("db") + "/", 0) == 0 && target.ends_with(".sst (deleted)")) {
-      deleted_but_open++;
-    }
+  for (const std::string& path : OpenFilesUnder(dir.Join("db"))) {
+    if (path.ends_with(".sst (deleted)")) deleted_but_open++;
   }
   EXPECT_EQ(0, deleted_but_open);
   for (const auto& [key, expected] : model) {

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <random>
 #include <thread>
+#include <vector>
 
 #include "tests/support/temp_dir.h"
 
@@ -163,6 +164,55 @@ TEST_P(EnvTest, RandomAccessReadsAtOffsetsAndShortensAtEndOfFile) {
   EXPECT_EQ("", result);
   ASSERT_TRUE(file->Read(UINT64_MAX, 10, &result, scratch.data()).ok());
   EXPECT_EQ("", result);
+}
+
+// NewMappedFile makes the same promises as NewRandomAccessFile (POSIX maps the file,
+// the in-memory Env does not).
+TEST_P(EnvTest, MappedFileReadsAtOffsetsAndShortensAtEndOfFile) {
+  std::string data = RandomBytes(100000, 3);
+  ASSERT_TRUE(WriteStringToFile(env_, data, Path("f"), false).ok());
+  std::unique_ptr<RandomAccessFile> file;
+  ASSERT_TRUE(env_->NewMappedFile(Path("f"), &file).ok());
+  std::string scratch(5000, '\0');
+  std::string_view result;
+  for (uint64_t offset : {0ul, 1ul, 4095ul, 65536ul, 94999ul}) {
+    ASSERT_TRUE(file->Read(offset, 5000, &result, scratch.data()).ok());
+    EXPECT_EQ(data.substr(offset, 5000), result) << "offset " << offset;
+  }
+  ASSERT_TRUE(file->Read(99990, 5000, &result, scratch.data()).ok());
+  EXPECT_EQ(data.substr(99990), result);
+  ASSERT_TRUE(file->Read(100000, 10, &result, scratch.data()).ok());
+  EXPECT_EQ("", result);
+  ASSERT_TRUE(file->Read(UINT64_MAX, 10, &result, scratch.data()).ok());
+  EXPECT_EQ("", result);
+}
+
+TEST_P(EnvTest, MappedEmptyFileReadsNothing) {
+  ASSERT_TRUE(WriteStringToFile(env_, "", Path("empty"), false).ok());
+  std::unique_ptr<RandomAccessFile> file;
+  ASSERT_TRUE(env_->NewMappedFile(Path("empty"), &file).ok());
+  char scratch[8];
+  std::string_view result = "unset";
+  ASSERT_TRUE(file->Read(0, sizeof(scratch), &result, scratch).ok());
+  EXPECT_EQ("", result);
+}
+
+TEST_P(EnvTest, MappingAMissingFileFailsNamingIt) {
+  std::unique_ptr<RandomAccessFile> file;
+  Status s = env_->NewMappedFile(Path("missing"), &file);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(std::string::npos, s.ToString().find(Path("missing"))) << s.ToString();
+}
+
+TEST_P(EnvTest, MappedFileStaysReadableAfterRemove) {
+  ASSERT_TRUE(WriteStringToFile(env_, "still here", Path("f"), false).ok());
+  std::unique_ptr<RandomAccessFile> file;
+  ASSERT_TRUE(env_->NewMappedFile(Path("f"), &file).ok());
+  ASSERT_TRUE(env_->RemoveFile(Path("f")).ok());
+  char scratch[32];
+  std::string_view result;
+  ASSERT_TRUE(file->Read(0, sizeof(scratch), &result, scratch).ok());
+  EXPECT_EQ("still here", result);
 }
 
 TEST_P(EnvTest, OpenRandomAccessFileStaysReadableAfterRemove) {
@@ -366,6 +416,50 @@ INSTANTIATE_TEST_SUITE_P(Envs, EnvTest, ::testing::Values(EnvType::kPosix, EnvTy
 // POSIX only.
 
 TEST(PosixEnvTest, DefaultIsOneProcessWideInstance) { EXPECT_EQ(Env::Default(), Env::Default()); }
+
+// A mapped read is a view of the mapping: the scratch buffer stays untouched.
+bool ReadsThroughMapping(const RandomAccessFile& file) {
+  char scratch[4] = {'x', 'x', 'x', 'x'};
+  std::string_view result;
+  EXPECT_TRUE(file.Read(0, sizeof(scratch), &result, scratch).ok());
+  EXPECT_EQ("data", result);
+  return result.data() != scratch;
+}
+
+TEST(PosixEnvTest, MappedFileIsReadThroughItsMapping) {
+  test::TempDir dir("env_test");
+  Env* env = Env::Default();
+  ASSERT_TRUE(WriteStringToFile(env, "data", dir.path() + "/f", false).ok());
+  std::unique_ptr<RandomAccessFile> mapped, plain;
+  ASSERT_TRUE(env->NewMappedFile(dir.path() + "/f", &mapped).ok());
+  ASSERT_TRUE(env->NewRandomAccessFile(dir.path() + "/f", &plain).ok());
+  EXPECT_TRUE(ReadsThroughMapping(*mapped));
+  EXPECT_FALSE(ReadsThroughMapping(*plain));
+}
+
+// Beyond the process-wide budget of mappings, files are read with pread (and still
+// read correctly); closing a mapped file returns its mapping to the budget.
+TEST(PosixEnvTest, MappedFilesBeyondTheBudgetUsePread) {
+  test::TempDir dir("env_test");
+  Env* env = Env::Default();
+  const std::string path = dir.path() + "/f";
+  ASSERT_TRUE(WriteStringToFile(env, "data", path, false).ok());
+  constexpr int kBudget = 4096;  // PosixEnv's kMaxMappedFiles
+  std::vector<std::unique_ptr<RandomAccessFile>> files;
+  int mapped = 0;
+  for (int i = 0; i < kBudget + 3; i++) {
+    std::unique_ptr<RandomAccessFile> file;
+    ASSERT_TRUE(env->NewMappedFile(path, &file).ok()) << i;
+    if (ReadsThroughMapping(*file)) mapped++;
+    files.push_back(std::move(file));
+  }
+  EXPECT_EQ(kBudget, mapped);
+  EXPECT_FALSE(ReadsThroughMapping(*files.back()));
+  files.erase(files.begin());  // a mapped one
+  std::unique_ptr<RandomAccessFile> again;
+  ASSERT_TRUE(env->NewMappedFile(path, &again).ok());
+  EXPECT_TRUE(ReadsThroughMapping(*again));
+}
 
 TEST(PosixEnvTest, WriteErrorNamesPathAndReason) {
   // /dev/full accepts opens and fails every write with ENOSPC.

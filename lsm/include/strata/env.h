@@ -60,6 +60,14 @@ class Env {
                                    std::unique_ptr<SequentialFile>* result) = 0;
   virtual Status NewRandomAccessFile(const std::string& path,
                                      std::unique_ptr<RandomAccessFile>* result) = 0;
+  // Like NewRandomAccessFile, for a file whose contents no one changes while it is open
+  // (a table): the Env may map it into memory, and reads then return views of the
+  // mapping with no system call and no copy. The caller promises the file is neither
+  // written nor truncated meanwhile (a truncated mapped file faults on access).
+  // By default the same as NewRandomAccessFile.
+  virtual Status NewMappedFile(const std::string& path, std::unique_ptr<RandomAccessFile>* result) {
+    return NewRandomAccessFile(path, result);
+  }
   // Creates or truncates.
   virtual Status NewWritableFile(const std::string& path,
                                  std::unique_ptr<WritableFile>* result) = 0;
