@@ -4,7 +4,7 @@
 //
 //   build/bench/sql_bench [--num=1000000] [--reads=200000] [--engines=strata,ordinary,floor]
 //       [--sync=normal] [--dir=/tmp/strata-sql-bench] [--extension=build/strata.so]
-//       [--sqlite_cache_mib=64] [--autocommit_reads] [--seed=301] [--keep_db]
+//       [--sqlite_cache_mib=64] [--autocommit_reads] [--seed=301] [--no_settle] [--keep_db]
 //       [--strata_compression=zstd|lz4]
 //
 // Each engine runs in its own child process, one after the other, so its CPU time,
@@ -65,6 +65,8 @@ void Usage(std::FILE* out) {
                "  --autocommit_reads   run each SELECT in its own transaction (default: "
                "transactions of 1000 statements, like the writes)\n"
                "  --seed=S             base seed of key orders and values (default 301)\n"
+               "  --no_settle          start the read phases without waiting for strata's "
+               "compactions after the insert phase (default: wait, timed in its notes)\n"
                "  --keep_db            keep the databases after the run\n"
                "  --strata_compression=ALG  zstd (default) or lz4: strata's compression option\n",
                STRATA_SQL_BENCH_EXTENSION);
@@ -111,6 +113,8 @@ bool ParseFlags(int argc, char** argv, Flags* flags) {
       flags->config.extension_path = v;
     } else if (arg == "--autocommit_reads") {
       flags->config.read_transactions = false;
+    } else if (arg == "--no_settle") {
+      flags->config.settle = false;
     } else if (arg == "--keep_db") {
       flags->keep_db = true;
     } else {

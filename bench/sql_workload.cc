@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <system_error>
 
@@ -452,6 +453,22 @@ Status SqlPhaseRunner::Fill(uint64_t seed, bool replace, SqlPhaseWork* work) {
   return s.ok() ? CountRows(config_.num) : s;
 }
 
+Status SqlPhaseRunner::Settle(SqlPhaseWork* work) {
+  if (engine_ != SqlEngine::kStrata) return Status::OK();
+  const uint64_t start = NowNanos();
+  char* error = nullptr;
+  int rc = sqlite3_exec(db_, "SELECT strata_wait('t')", nullptr, nullptr, &error);
+  std::string message = error != nullptr ? error : "";
+  sqlite3_free(error);
+  if (rc != SQLITE_OK) return Status::IOError("strata_wait: " + message);
+  char note[96];
+  std::snprintf(note, sizeof(note), "then %.2f s waiting for compactions (strata_wait)",
+                static_cast<double>(NowNanos() - start) / 1e9);
+  if (!work->notes.empty()) work->notes += "; ";
+  work->notes += note;
+  return Status::OK();
+}
+
 Status SqlPhaseRunner::Get(uint64_t seed, SqlPhaseWork* work) {
   sqlite3_stmt* stmt = statements_->get;
   Random64 rng(seed);
@@ -620,7 +637,8 @@ Status SqlPhaseRunner::Run(SqlPhase phase, SqlPhaseWork* work) {
       if (!s.ok()) return s;
       if (!previous.empty()) RemoveDatabase(previous);
       s = OpenFresh("insert.db");
-      return s.ok() ? Fill(seed, /*replace=*/false, work) : s;
+      if (s.ok()) s = Fill(seed, /*replace=*/false, work);
+      return s.ok() && config_.settle ? Settle(work) : s;
     }
     case SqlPhase::kGet:
       return Get(seed, work);

@@ -66,6 +66,10 @@ struct SqlBenchConfig {
   bool read_transactions = true;
   // strata's compression= option; empty: the extension's default (zstd).
   std::string strata_compression;
+  // After the insert phase, wait for strata's background compactions (strata_wait) before
+  // the read phases, as RocksDB's benchmarks wait between load and reads; the wait is
+  // timed and reported in the insert phase's notes, outside its rows/s.
+  bool settle = true;
 };
 
 // The CREATE statement of `engine`'s table t, for config.num rows (the floor's capacity),
@@ -152,6 +156,8 @@ class SqlPhaseRunner {
   Status EndRead();
 
   Status Fill(uint64_t seed, bool replace, SqlPhaseWork* work);
+  // SqlBenchConfig::settle: strata_wait on the table, timed into work->notes.
+  Status Settle(SqlPhaseWork* work);
   Status Get(uint64_t seed, SqlPhaseWork* work);
   Status GetMissing(uint64_t seed, SqlPhaseWork* work);
   Status Range(uint64_t seed, SqlPhaseWork* work);

@@ -4,6 +4,7 @@
 //   SELECT strata_version();          -- 'strata 0.1.0'
 //   SELECT strata_flush('users');     -- write the store's memtable to disk
 //   SELECT strata_compact('users');   -- compact the table's key range to the last level
+//   SELECT strata_wait('users');      -- wait until the store's flushes and compactions are done
 #include <cstring>
 #include <memory>
 #include <string>
@@ -77,6 +78,15 @@ void CompactFunction(sqlite3_context* ctx, int, sqlite3_value** argv) {
   ReportStatus(ctx, table->store->db()->CompactRange(&begin, &end), "compact");
 }
 
+// Background compactions can run for a while after a bulk load, and a connection that
+// closes stops them (the next open resumes them): this lets a loader, a benchmark or a
+// test wait until the store has settled (e.g. before measuring its size or reads).
+void WaitFunction(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  const ConnectionState::TableHandle* table = TableArgument(ctx, argv[0]);
+  if (table == nullptr) return;
+  ReportStatus(ctx, table->store->db()->WaitForBackgroundWork(), "wait");
+}
+
 int RegisterFunctions(sqlite3* db, const std::shared_ptr<ConnectionState>& state) {
   struct Function {
     const char* name;
@@ -87,6 +97,7 @@ int RegisterFunctions(sqlite3* db, const std::shared_ptr<ConnectionState>& state
       {"strata_version", 0, VersionFunction},
       {"strata_flush", 1, FlushFunction},
       {"strata_compact", 1, CompactFunction},
+      {"strata_wait", 1, WaitFunction},
   };
   for (const Function& f : functions) {
     auto* data = new std::shared_ptr<ConnectionState>(state);

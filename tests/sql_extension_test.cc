@@ -775,9 +775,9 @@ TEST_F(SqlExtensionTest, FunctionsFindATableReconnectedAfterASchemaReset) {
   EXPECT_EQ(db->Run("CREATE VIRTUAL TABLE bad USING strata(k PRIMARY KEY, colour=red)").code,
             SQLITE_ERROR);
   Must(*db, "INSERT INTO t VALUES (2, 'b'); COMMIT");
-  SqlResult r = db->Run("SELECT strata_flush('t'), strata_compact('t')");
+  SqlResult r = db->Run("SELECT strata_flush('t'), strata_compact('t'), strata_wait('t')");
   EXPECT_TRUE(r.ok()) << r.ToString();
-  EXPECT_EQ(r.rows, (SqlRows{{"int:1", "int:1"}}));
+  EXPECT_EQ(r.rows, (SqlRows{{"int:1", "int:1", "int:1"}}));
   EXPECT_EQ(Keys(*db), "1,2");
 }
 
@@ -1037,10 +1037,10 @@ TEST_F(SqlExtensionTest, FlushAndCompactKeepEveryRowReadable) {
   EXPECT_EQ(Scalar(*db, "SELECT v FROM t WHERE k = -1"), "text:'buffered'");
 }
 
-TEST_F(SqlExtensionTest, FlushAndCompactOfAnythingButAStrataTableAreClearErrors) {
+TEST_F(SqlExtensionTest, FlushCompactAndWaitOfAnythingButAStrataTableAreClearErrors) {
   auto db = Connect(":memory:");
   Must(*db, "CREATE TABLE plain(k PRIMARY KEY)");
-  for (const char* fn : {"strata_flush", "strata_compact"}) {
+  for (const char* fn : {"strata_flush", "strata_compact", "strata_wait"}) {
     SqlResult r = db->Run(std::string("SELECT ") + fn + "('nope')");
     EXPECT_EQ(r.code, SQLITE_ERROR) << r.ToString();
     EXPECT_EQ(r.message, "strata: no strata table named 'nope'");
