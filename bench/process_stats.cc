@@ -43,6 +43,7 @@ ProcessSample SampleProcess() {
     // Reported in kB.
     if (std::strcmp(name, "VmHWM") == 0) sample.peak_rss_bytes = value * 1024;
     if (std::strcmp(name, "VmRSS") == 0) sample.rss_bytes = value * 1024;
+    if (std::strcmp(name, "RssAnon") == 0) sample.rss_anon_bytes = value * 1024;
   });
   return sample;
 }

@@ -17,9 +17,11 @@ struct ProcessSample {
   // or deleted while still dirty). Per process, all threads.
   uint64_t write_bytes = 0;
   uint64_t cancelled_write_bytes = 0;
-  // /proc/self/status VmHWM and VmRSS.
+  // /proc/self/status VmHWM and VmRSS, which count the pages of mapped files the process
+  // touched (the kernel's page cache) too, and RssAnon, which counts its own memory only.
   uint64_t peak_rss_bytes = 0;
   uint64_t rss_bytes = 0;
+  uint64_t rss_anon_bytes = 0;
 };
 
 // Fields that cannot be read stay 0 (e.g. /proc/self/io missing without

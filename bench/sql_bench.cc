@@ -268,9 +268,13 @@ int RunEngine(const Flags& flags, SqlEngine engine, std::FILE* out) {
       m.seconds = work.seconds;
       m.cpu_seconds = work.cpu_seconds;
       m.write_bytes = work.write_bytes;
-      m.peak_rss_bytes = SampleProcess().peak_rss_bytes;
+      const ProcessSample sample = SampleProcess();
+      m.peak_rss_bytes = sample.peak_rss_bytes;
       m.disk = runner.DiskUsage();
-      m.notes = work.notes;
+      // Peak RSS includes the table files strata maps (page cache): show the process's
+      // own memory beside it.
+      m.notes = "anon RSS " + std::to_string(sample.rss_anon_bytes >> 20) + " MiB";
+      if (!work.notes.empty()) m.notes += "; " + work.notes;
       std::fprintf(out, "%s\n", SerializeMeasurement(m).c_str());
       if (phase == SqlPhase::kInsert) {
         std::string plans;
@@ -515,7 +519,10 @@ void PrintFooter(const Flags& flags, const std::vector<Measurement>& results,
     first = false;
   }
   std::printf(
-      ". On disk: database file + its -wal file + the strata store directory (<db>-strata) "
+      ". It counts the pages of files a process maps (strata maps its tables: those pages "
+      "are the kernel's page cache, which the ordinary table's reads also fill, unmapped); "
+      "\"anon RSS\" in the notes is the process's own memory (RssAnon) at the end of the "
+      "phase. On disk: database file + its -wal file + the strata store directory (<db>-strata) "
       "after the phase; the insert or replace phase has its own database, deleted before the "
       "insert phase makes the one the later phases use.\n");
   for (SqlEngine engine : flags.engines) {

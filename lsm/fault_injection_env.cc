@@ -108,6 +108,8 @@ class FaultInjectionEnv::RandomReader final : public RandomAccessFile {
     return base_->Read(offset, n, result, scratch);
   }
 
+  bool ReadsAreViews() const override { return base_->ReadsAreViews(); }
+
  private:
   FaultInjectionEnv* const env_;
   const std::string path_;

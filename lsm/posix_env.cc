@@ -137,6 +137,8 @@ class PosixMappedFile final : public RandomAccessFile {
     return Status::OK();
   }
 
+  bool ReadsAreViews() const override { return true; }
+
  private:
   const char* const base_;
   const uint64_t size_;

@@ -323,7 +323,10 @@ Status Table::ReadDataBlock(const BlockHandle& handle, BlockCacheFill fill,
   }
 
   std::string contents;
-  Status s = readahead != nullptr && readahead->blocks_in_a_row_ >= BlockReadahead::kAfterBlocks
+  // A mapped file needs no read-ahead: its blocks are views, and a buffer would only
+  // cost an allocation per iterator.
+  Status s = readahead != nullptr && !file_->ReadsAreViews() &&
+                     readahead->blocks_in_a_row_ >= BlockReadahead::kAfterBlocks
                  ? ReadDataBlockContents(handle, readahead, &contents)
                  : ReadBlock(*file_, file_name_, properties_.data_bytes, handle, &contents);
   if (!s.ok()) return s;

@@ -435,6 +435,8 @@ TEST(PosixEnvTest, MappedFileIsReadThroughItsMapping) {
   ASSERT_TRUE(env->NewRandomAccessFile(dir.path() + "/f", &plain).ok());
   EXPECT_TRUE(ReadsThroughMapping(*mapped));
   EXPECT_FALSE(ReadsThroughMapping(*plain));
+  EXPECT_TRUE(mapped->ReadsAreViews());
+  EXPECT_FALSE(plain->ReadsAreViews());
 }
 
 // Beyond the process-wide budget of mappings, files are read with pread (and still

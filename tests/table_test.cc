@@ -54,9 +54,12 @@ class StringSink final : public WritableFile {
 };
 
 // Counts reads so tests can see which blocks a lookup touched.
+// With views, reads return views of the contents (as from a mapped file) and never
+// touch scratch.
 class StringSource final : public RandomAccessFile {
  public:
-  explicit StringSource(std::string contents) : contents_(std::move(contents)) {}
+  explicit StringSource(std::string contents, bool views = false)
+      : contents_(std::move(contents)), views_(views) {}
   Status Read(uint64_t offset, size_t n, std::string_view* result, char* scratch) const override {
     reads_++;
     if (offset > contents_.size()) {
@@ -64,14 +67,20 @@ class StringSource final : public RandomAccessFile {
       return Status::OK();
     }
     n = std::min<size_t>(n, contents_.size() - offset);
+    if (views_) {
+      *result = std::string_view(contents_.data() + offset, n);
+      return Status::OK();
+    }
     std::copy_n(contents_.data() + offset, n, scratch);
     *result = std::string_view(scratch, n);
     return Status::OK();
   }
+  bool ReadsAreViews() const override { return views_; }
   int reads() const { return reads_.load(); }
 
  private:
   const std::string contents_;
+  const bool views_;
   mutable std::atomic<int> reads_{0};
 };
 
@@ -1710,6 +1719,26 @@ TEST(TableReadahead, ForwardScanReadsTheFileInFewLargeReads) {
   for (int i = 0; i < 10 && seek->Valid(); i++) seek->Next();
   ASSERT_TRUE(seek->Valid());
   EXPECT_LE(source->reads() - before, 2);
+}
+
+// A file whose reads are views (a mapping) is read block by block: reading ahead would
+// only allocate a buffer the views never use.
+TEST(TableReadahead, FileReadAsViewsIsNotReadAhead) {
+  Options options;
+  Model model = MakeModel(4000, 43);
+  TableProperties properties;
+  std::string contents = BuildTable(options, model, &properties);
+  auto file = std::make_unique<StringSource>(contents, /*views=*/true);
+  const StringSource* source = file.get();
+  std::unique_ptr<Table> table;
+  ASSERT_TRUE(
+      Table::Open(options, kFileName, std::move(file), contents.size(), TableReadContext(), &table)
+          .ok());
+  const int before = source->reads();
+  auto it = table->NewIterator();
+  EXPECT_TRUE(ScanForward(it.get()) == model);
+  EXPECT_TRUE(it->status().ok());
+  EXPECT_EQ(static_cast<uint64_t>(source->reads() - before), properties.num_data_blocks);
 }
 
 TEST(TableReadahead, FileCutShortUnderAScanIsCorruptionNamingTheFile) {

@@ -31,6 +31,9 @@ class RandomAccessFile {
   // a short result means the read crossed end of file.
   virtual Status Read(uint64_t offset, size_t n, std::string_view* result,
                       char* scratch) const = 0;
+  // True if every Read returns a view of memory the file holds (a mapping) and leaves
+  // scratch alone: a reader then needs no buffer, and reading ahead buys nothing.
+  virtual bool ReadsAreViews() const { return false; }
 };
 
 // Append-only output. Not thread-safe. Data is durable only after Sync() returns OK.
