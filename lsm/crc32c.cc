@@ -28,10 +28,62 @@ constexpr std::array<std::array<uint32_t, 256>, 8> MakeTables() {
 constexpr auto kTables = MakeTables();
 
 #if defined(__x86_64__)
+// The crc32 instruction takes 3 cycles but can start one per cycle: three independent
+// streams over adjacent stripes of kStripe bytes run about three times as fast as one
+// (a table block's checksum was ~7% of a point read that misses the block cache). The
+// registers are then joined: CRC processing is linear, so the raw register after
+// stripes A and B is Shift(register after A) ^ (register of B started from 0), where
+// Shift advances a register over kStripe zero bytes.
+constexpr size_t kStripe = 256;
+
+// tables[i][b]: the raw register after kStripe zero bytes, starting from b << 8i.
+using StripeShiftTables = std::array<std::array<uint32_t, 256>, 4>;
+
+const StripeShiftTables& GetStripeShiftTables() {
+  static const StripeShiftTables tables = [] {
+    StripeShiftTables t{};
+    for (int i = 0; i < 4; i++) {
+      for (uint32_t b = 0; b < 256; b++) {
+        uint32_t r = b << (8 * i);
+        for (size_t k = 0; k < kStripe; k++) r = (r >> 8) ^ kTables[0][r & 0xff];
+        t[i][b] = r;
+      }
+    }
+    return t;
+  }();
+  return tables;
+}
+
+inline uint32_t ShiftStripe(const StripeShiftTables& t, uint32_t r) {
+  return t[0][r & 0xff] ^ t[1][(r >> 8) & 0xff] ^ t[2][(r >> 16) & 0xff] ^ t[3][r >> 24];
+}
+
+inline uint64_t Load64(const unsigned char* p) {
+  uint64_t word;
+  std::memcpy(&word, p, 8);
+  return word;
+}
+
 __attribute__((target("sse4.2"))) uint32_t ExtendHardware(uint32_t init_crc, const char* data,
                                                          size_t n) {
   uint64_t crc = ~init_crc;
   const auto* p = reinterpret_cast<const unsigned char*>(data);
+  if (n >= 3 * kStripe) {
+    const StripeShiftTables& shift = GetStripeShiftTables();
+    do {
+      uint64_t c0 = crc, c1 = 0, c2 = 0;
+      for (size_t i = 0; i < kStripe; i += 8) {
+        c0 = _mm_crc32_u64(c0, Load64(p + i));
+        c1 = _mm_crc32_u64(c1, Load64(p + kStripe + i));
+        c2 = _mm_crc32_u64(c2, Load64(p + 2 * kStripe + i));
+      }
+      const uint32_t joined = ShiftStripe(shift, static_cast<uint32_t>(c0)) ^
+                              static_cast<uint32_t>(c1);
+      crc = ShiftStripe(shift, joined) ^ static_cast<uint32_t>(c2);
+      p += 3 * kStripe;
+      n -= 3 * kStripe;
+    } while (n >= 3 * kStripe);
+  }
   while (n >= 8) {
     uint64_t word;
     std::memcpy(&word, p, 8);
