@@ -5,7 +5,7 @@
 //   build/bench/sql_bench [--num=1000000] [--reads=200000] [--engines=strata,ordinary,floor]
 //       [--sync=normal] [--dir=/tmp/strata-sql-bench] [--extension=build/strata.so]
 //       [--sqlite_cache_mib=64] [--autocommit_reads] [--seed=301] [--no_settle] [--keep_db]
-//       [--strata_compression=zstd|lz4]
+//       [--strata_compression=zstd|lz4] [--strata_options=TEXT]
 //
 // Each engine runs in its own child process, one after the other, so its CPU time,
 // bytes written and peak RSS are its own. The parent collects one line per phase.
@@ -68,7 +68,9 @@ void Usage(std::FILE* out) {
                "  --no_settle          start the read phases without waiting for strata's "
                "compactions after the insert phase (default: wait, timed in its notes)\n"
                "  --keep_db            keep the databases after the run\n"
-               "  --strata_compression=ALG  zstd (default) or lz4: strata's compression option\n",
+               "  --strata_compression=ALG  zstd (default) or lz4: strata's compression option\n"
+               "  --strata_options=TEXT more options for strata's CREATE VIRTUAL TABLE, e.g. "
+               "write_buffer_size=32MiB (default none)\n",
                STRATA_SQL_BENCH_EXTENSION);
 }
 
@@ -107,6 +109,8 @@ bool ParseFlags(int argc, char** argv, Flags* flags) {
       ok = v == "zstd" || v == "lz4";
       // zstd is the default: the CREATE statement stays as without the flag.
       flags->config.strata_compression = v == "lz4" ? "lz4" : "";
+    } else if (value_of("--strata_options=", &v)) {
+      flags->config.strata_options = v;
     } else if (value_of("--dir=", &v)) {
       flags->dir = v;
     } else if (value_of("--extension=", &v)) {
@@ -396,7 +400,8 @@ std::string EngineDescription(const Flags& flags, SqlEngine engine) {
   text += '`';
   if (engine == SqlEngine::kStrata) {
     text += " (" + flags.config.extension_path +
-            "; other options default: 64 MiB write buffer, 64 MiB block cache, " +
+            "; options not given above at their defaults: 64 MiB write buffer, 64 MiB block "
+            "cache, " +
             (flags.config.strata_compression.empty() ? "zstd level 1, " : "") +
             "bloom 10 bits/key)";
   } else if (engine == SqlEngine::kFloor) {

@@ -191,7 +191,7 @@ std::string CreateTableSql(SqlEngine engine, const SqlBenchConfig& config) {
              SqlSyncName(config.sync) +
              (config.strata_compression.empty() ? ""
                                                 : ", compression=" + config.strata_compression) +
-             ")";
+             (config.strata_options.empty() ? "" : ", " + config.strata_options) + ")";
     case SqlEngine::kOrdinary:
       return "CREATE TABLE t(k BLOB PRIMARY KEY, v BLOB) WITHOUT ROWID";
     case SqlEngine::kFloor:

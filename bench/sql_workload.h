@@ -66,6 +66,9 @@ struct SqlBenchConfig {
   bool read_transactions = true;
   // strata's compression= option; empty: the extension's default (zstd).
   std::string strata_compression;
+  // More options for strata's CREATE VIRTUAL TABLE, e.g. "write_buffer_size=32MiB"
+  // (comma-separated, as in SQL); empty: none.
+  std::string strata_options;
   // After the insert phase, wait for strata's background compactions (strata_wait) before
   // the read phases, as RocksDB's benchmarks wait between load and reads; the wait is
   // timed and reported in the insert phase's notes, outside its rows/s.
