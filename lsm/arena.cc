@@ -13,10 +13,37 @@ static_assert((Arena::kAlignment & (Arena::kAlignment - 1)) == 0,
 // or the first allocation of a block could be misaligned.
 static_assert(__STDCPP_DEFAULT_NEW_ALIGNMENT__ >= Arena::kAlignment);
 
-Arena::Arena(size_t block_size) : block_size_(block_size < 64 ? 64 : block_size) {}
+ArenaBlockPool::~ArenaBlockPool() {
+  for (char* block : blocks_) munmap(block, Arena::kHugeBlockSize);
+}
+
+char* ArenaBlockPool::Take() {
+  std::lock_guard<std::mutex> guard(mutex_);
+  if (blocks_.empty()) return nullptr;
+  char* block = blocks_.back();
+  blocks_.pop_back();
+  return block;
+}
+
+bool ArenaBlockPool::Give(char* block) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  if (blocks_.size() >= max_blocks_) return false;
+  blocks_.push_back(block);
+  return true;
+}
+
+size_t ArenaBlockPool::size() const {
+  std::lock_guard<std::mutex> guard(mutex_);
+  return blocks_.size();
+}
+
+Arena::Arena(size_t block_size, std::shared_ptr<ArenaBlockPool> pool)
+    : block_size_(block_size < 64 ? 64 : block_size), pool_(std::move(pool)) {}
 
 Arena::~Arena() {
-  for (char* block : huge_blocks_) munmap(block, kHugeBlockSize);
+  for (char* block : huge_blocks_) {
+    if (pool_ == nullptr || !pool_->Give(block)) munmap(block, kHugeBlockSize);
+  }
 }
 
 char* Arena::AllocateFallback(size_t bytes) {
@@ -54,6 +81,13 @@ char* Arena::AllocateAligned(size_t bytes) {
 }
 
 char* Arena::AllocateHugeBlock() {
+  if (pool_ != nullptr) {
+    if (char* block = pool_->Take()) {
+      huge_blocks_.push_back(block);
+      memory_usage_.fetch_add(kHugeBlockSize + sizeof(char*), std::memory_order_relaxed);
+      return block;
+    }
+  }
   // Map twice the size and keep the aligned middle: mmap only promises page alignment.
   const size_t mapped = 2 * kHugeBlockSize;
   void* memory = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

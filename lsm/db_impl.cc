@@ -73,12 +73,15 @@ DBImpl::DBImpl(const Options& options, std::string dbname)
       dbname_(std::move(dbname)),
       table_cache_(std::make_unique<TableCache>(dbname_, options_, env_)),
       versions_(std::make_unique<VersionSet>(dbname_, options_, env_)),
+      memtable_blocks_(
+          std::make_shared<ArenaBlockPool>(options_.write_buffer_size / Arena::kHugeBlockSize + 1)),
       mem_(NewMemTable()) {}
 
 DBImpl::~DBImpl() { Close(); }
 
 std::shared_ptr<MemTable> DBImpl::NewMemTable() const {
-  return std::make_shared<MemTable>(options_.write_buffer_size / MemTable::kMemTableFilterRatio);
+  return std::make_shared<MemTable>(options_.write_buffer_size / MemTable::kMemTableFilterRatio,
+                                    memtable_blocks_);
 }
 
 Status DBImpl::Open() {
@@ -174,7 +177,7 @@ Status DBImpl::RecoverLogFile(uint64_t log_number, VersionEdit* edit,
   std::string_view record;
   std::string scratch;
   WriteBatch batch;
-  auto mem = std::make_shared<MemTable>();
+  auto mem = std::make_shared<MemTable>(0, memtable_blocks_);
   while (reader.ReadRecord(&record, &scratch)) {
     s = WriteBatchInternal::SetContents(&batch, record);
     if (s.ok()) s = WriteBatchInternal::InsertInto(batch, mem.get());
@@ -184,7 +187,7 @@ Status DBImpl::RecoverLogFile(uint64_t log_number, VersionEdit* edit,
     if (mem->ApproximateMemoryUsage() > options_.write_buffer_size) {
       s = WriteLevel0Table(*mem, edit, lock);
       if (!s.ok()) return s;
-      mem = std::make_shared<MemTable>();
+      mem = std::make_shared<MemTable>(0, memtable_blocks_);
     }
   }
   if (!reader.status().ok()) return reader.status();

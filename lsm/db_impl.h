@@ -121,6 +121,8 @@ class DBImpl final : public DB {
   std::unique_ptr<FileLock> db_lock_;
   std::unique_ptr<VersionSet> versions_;
 
+  // Huge arena blocks a flushed memtable leaves for the next one (one memtable's worth).
+  const std::shared_ptr<ArenaBlockPool> memtable_blocks_;
   std::shared_ptr<MemTable> mem_;
   std::shared_ptr<MemTable> imm_;  // being flushed, or null
   // Used without the mutex by the write leader only.

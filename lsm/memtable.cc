@@ -55,7 +55,8 @@ using Table = SkipList<const char*, EntryComparator>;
 }  // namespace
 
 struct MemTable::Rep {
-  explicit Rep(size_t filter_bytes) : filter(filter_bytes) {}
+  Rep(size_t filter_bytes, std::shared_ptr<ArenaBlockPool> block_pool)
+      : arena(Arena::kDefaultBlockSize, std::move(block_pool)), filter(filter_bytes) {}
 
   Arena arena;
   Table table{EntryComparator(), &arena};
@@ -109,7 +110,8 @@ class MemTableIterator final : public Iterator {
 
 }  // namespace
 
-MemTable::MemTable(size_t filter_bytes) : rep_(std::make_unique<Rep>(filter_bytes)) {}
+MemTable::MemTable(size_t filter_bytes, std::shared_ptr<ArenaBlockPool> block_pool)
+    : rep_(std::make_unique<Rep>(filter_bytes, std::move(block_pool))) {}
 
 MemTable::~MemTable() = default;
 

@@ -10,6 +10,7 @@
 
 #include "strata/iterator.h"
 #include "strata/status.h"
+#include "lsm/arena.h"
 #include "lsm/dbformat.h"
 
 namespace strata {
@@ -20,7 +21,8 @@ class MemTable {
   // skip the skip list for keys not here (lsm/memtable_filter.h); 0 = no filter. The
   // DB gives it write_buffer_size / 32 (kMemTableFilterRatio). Not counted in
   // ApproximateMemoryUsage(), which measures the entries.
-  explicit MemTable(size_t filter_bytes = 0);
+  // With block_pool, the arena's huge blocks come from and go back to it.
+  explicit MemTable(size_t filter_bytes = 0, std::shared_ptr<ArenaBlockPool> block_pool = nullptr);
   ~MemTable();
   MemTable(const MemTable&) = delete;
   MemTable& operator=(const MemTable&) = delete;

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <random>
+#include <set>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -158,6 +159,37 @@ TEST(Arena, LargeArenaSwitchesToHugeAlignedBlocks) {
       ASSERT_EQ(PatternByte(n, b), p[b]) << "allocation " << n << " byte " << b;
     }
   }
+}
+
+// Allocates from arena until it holds `huge` huge blocks; returns the block starts.
+std::set<char*> FillHugeBlocks(Arena* arena, size_t huge) {
+  std::set<char*> blocks;
+  while (arena->MemoryUsage() < Arena::kHugeBlockThreshold) arena->Allocate(1000);
+  while (blocks.size() < huge) {
+    char* p = arena->Allocate(1000);
+    auto start = reinterpret_cast<uintptr_t>(p) & ~(uintptr_t{Arena::kHugeBlockSize} - 1);
+    if (reinterpret_cast<uintptr_t>(p) == start) blocks.insert(p);
+  }
+  return blocks;
+}
+
+// A pooled arena's huge blocks outlive it in the pool (up to the pool's size) and are
+// what the next arena gets, with whatever the last one wrote still in them.
+TEST(Arena, HugeBlocksGoBackToThePoolAndAreReused) {
+  auto pool = std::make_shared<ArenaBlockPool>(2);
+  std::set<char*> first;
+  {
+    Arena arena(Arena::kDefaultBlockSize, pool);
+    first = FillHugeBlocks(&arena, 3);
+    for (char* block : first) block[Arena::kHugeBlockSize - 1] = 'x';  // still writable
+  }
+  EXPECT_EQ(2u, pool->size());  // the third was unmapped
+  Arena next(Arena::kDefaultBlockSize, pool);
+  std::set<char*> second = FillHugeBlocks(&next, 2);
+  EXPECT_EQ(0u, pool->size());
+  for (char* block : second) EXPECT_EQ(1u, first.count(block)) << "a new mapping, not a pooled one";
+  std::set<char*> third = FillHugeBlocks(&next, 3);  // the pool is empty: maps again
+  EXPECT_EQ(3u, third.size());
 }
 
 TEST(Arena, MemoryUsageIsReadableWhileAllocating) {
