@@ -70,7 +70,7 @@ void Usage(std::FILE* out) {
                "  --keep_db            keep the databases after the run\n"
                "  --strata_compression=ALG  zstd (default) or lz4: strata's compression option\n"
                "  --strata_options=TEXT more options for strata's CREATE VIRTUAL TABLE, e.g. "
-               "write_buffer_size=32MiB (default none)\n",
+               "write_buffer_size=33554432 (default none)\n",
                STRATA_SQL_BENCH_EXTENSION);
 }
 

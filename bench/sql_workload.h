@@ -66,7 +66,7 @@ struct SqlBenchConfig {
   bool read_transactions = true;
   // strata's compression= option; empty: the extension's default (zstd).
   std::string strata_compression;
-  // More options for strata's CREATE VIRTUAL TABLE, e.g. "write_buffer_size=32MiB"
+  // More options for strata's CREATE VIRTUAL TABLE, e.g. "write_buffer_size=33554432"
   // (comma-separated, as in SQL); empty: none.
   std::string strata_options;
   // After the insert phase, wait for strata's background compactions (strata_wait) before
