@@ -1,6 +1,7 @@
 // Entry layout in the arena (see docs/memtable.md):
 //
-//   varint32(internal_key_len) | user_key | fixed64(seq << 8 | type) | varint32(value_len) | value
+//   varint32(internal_key_len) | user_key | fixed64(seq << 8 | type) |
+//   varint32(value_len << 1 | out_of_line) | value, or (out_of_line) a pointer to it
 //
 // The skip list key is a pointer to such an entry. A LookupKey's memtable_key() has the
 // same prefix (length-prefixed internal key), so it can be searched for directly.
@@ -33,15 +34,32 @@ inline std::string_view GetLengthPrefixedInternalKey(const char* entry) {
   return std::string_view(p, length);
 }
 
-// The value follows the internal key in an entry.
+// Once the node arena holds this much, values longer than kMaxInlineValue go to the
+// value arena and the entry holds a pointer to them: the skip list's nodes and keys,
+// which every insert walks at random, then sit close together instead of between the
+// values (a standalone 62 MiB fill: ~800 against ~1030 ns per Add). Small memtables
+// keep their values inline and use one arena.
+constexpr size_t kOutOfLineValuesAfter = Arena::kHugeBlockThreshold;
+constexpr uint32_t kMaxInlineValue = 16;
+
+// After the internal key: varint32(value_len << 1 | out_of_line), then the value's
+// bytes, or (out_of_line) a pointer to them in the value arena.
 inline std::string_view GetValueAfter(std::string_view internal_key) {
   const char* start = internal_key.data() + internal_key.size();
+  uint32_t tagged = 0;
+  const char* p = start + 1;
   const auto first = static_cast<unsigned char>(start[0]);
-  if (first < 0x80) return std::string_view(start + 1, first);
-  uint32_t length = 0;
-  const char* p = GetVarint32Ptr(start, start + 5, &length);
-  assert(p != nullptr);
-  return std::string_view(p, length);
+  if (first < 0x80) {
+    tagged = first;
+  } else {
+    p = GetVarint32Ptr(start, start + 5, &tagged);
+    assert(p != nullptr);
+  }
+  const uint32_t length = tagged >> 1;
+  if ((tagged & 1) == 0) return std::string_view(p, length);
+  const char* out_of_line;
+  std::memcpy(&out_of_line, p, sizeof(out_of_line));
+  return std::string_view(out_of_line, length);
 }
 
 struct EntryComparator {
@@ -56,9 +74,12 @@ using Table = SkipList<const char*, EntryComparator>;
 
 struct MemTable::Rep {
   Rep(size_t filter_bytes, std::shared_ptr<ArenaBlockPool> block_pool)
-      : arena(Arena::kDefaultBlockSize, std::move(block_pool)), filter(filter_bytes) {}
+      : arena(Arena::kDefaultBlockSize, block_pool),
+        values(Arena::kDefaultBlockSize, std::move(block_pool)),
+        filter(filter_bytes) {}
 
-  Arena arena;
+  Arena arena;   // skip list nodes, each followed by its entry
+  Arena values;  // out-of-line values (see kOutOfLineValuesAfter)
   Table table{EntryComparator(), &arena};
   MemTableFilter filter;
 };
@@ -115,7 +136,9 @@ MemTable::MemTable(size_t filter_bytes, std::shared_ptr<ArenaBlockPool> block_po
 
 MemTable::~MemTable() = default;
 
-size_t MemTable::ApproximateMemoryUsage() const { return rep_->arena.MemoryUsage(); }
+size_t MemTable::ApproximateMemoryUsage() const {
+  return rep_->arena.MemoryUsage() + rep_->values.MemoryUsage();
+}
 
 size_t MemTable::ApproximateRangeBytes(std::string_view begin, std::string_view end) const {
   std::string begin_entry, end_entry;  // what the skip list holds: length-prefixed keys
@@ -143,8 +166,12 @@ void MemTable::Add(SequenceNumber seq, ValueType type, std::string_view user_key
   assert(value.size() <= UINT32_MAX);
   const auto internal_key_size = static_cast<uint32_t>(user_key.size() + kInternalKeyTrailerSize);
   const auto value_size = static_cast<uint32_t>(value.size());
-  const size_t encoded_size =
-      VarintLength(internal_key_size) + internal_key_size + VarintLength(value_size) + value_size;
+  const bool out_of_line =
+      value_size > kMaxInlineValue && rep_->arena.MemoryUsage() >= kOutOfLineValuesAfter;
+  const uint32_t tagged_size = value_size << 1 | (out_of_line ? 1 : 0);
+  const size_t encoded_size = VarintLength(internal_key_size) + internal_key_size +
+                              VarintLength(tagged_size) +
+                              (out_of_line ? sizeof(const char*) : value_size);
   // Before the entry is linked: see MemTableFilter's concurrency note.
   if (rep_->filter.enabled()) rep_->filter.Add(BloomHash(user_key));
   // Stored right after its skip list node's links: a search step then finds the node
@@ -155,9 +182,17 @@ void MemTable::Add(SequenceNumber seq, ValueType type, std::string_view user_key
   p += user_key.size();
   EncodeFixed64(p, PackSequenceAndType(seq, type));
   p += kInternalKeyTrailerSize;
-  p = EncodeVarint32(p, value_size);
-  if (!value.empty()) std::memcpy(p, value.data(), value.size());
-  assert(p + value.size() == entry + encoded_size);
+  p = EncodeVarint32(p, tagged_size);
+  if (out_of_line) {
+    char* stored = rep_->values.Allocate(value.size());
+    std::memcpy(stored, value.data(), value.size());
+    const char* pointer = stored;
+    std::memcpy(p, &pointer, sizeof(pointer));
+    assert(p + sizeof(pointer) == entry + encoded_size);
+  } else {
+    if (!value.empty()) std::memcpy(p, value.data(), value.size());
+    assert(p + value.size() == entry + encoded_size);
+  }
   [[maybe_unused]] bool inserted = rep_->table.InsertAllocated(entry);
   // Sequence numbers are unique per write, so an equal internal key is a caller bug.
   assert(inserted);

@@ -249,6 +249,47 @@ TEST(MemTable, LargeKeysAndValuesRoundTrip) {
   EXPECT_EQ(big_value, iter->value());
 }
 
+// Past a few MiB, values longer than 16 bytes are stored out of line (the entry holds a
+// pointer): entries written before and after the switch, values on both sides of 16
+// bytes, empty ones, deletions and a value larger than an arena block all read back.
+TEST(MemTable, ValuesReadBackOnBothSidesOfTheSwitchToOutOfLineValues) {
+  MemTable memtable;
+  std::mt19937 rng(9);
+  std::map<std::string, std::string> model;  // "" marks a deletion
+  auto value_for = [&](int i) {
+    size_t size = i % 97 == 0 ? 5000 + i % 3000 : (i * 7) % 41;  // 0..40, sometimes KiBs
+    std::string v(size, '\0');
+    for (size_t b = 0; b < size; b++) v[b] = static_cast<char>(rng());
+    return v;
+  };
+  int i = 0;
+  // Until well past the switch (4 MiB of entries), then some more.
+  while (memtable.ApproximateMemoryUsage() < (size_t{12} << 20)) {
+    std::string key = "key" + std::to_string(rng() % 200000);
+    if (i % 13 == 0) {
+      memtable.Add(i + 1, ValueType::kDeletion, key, "");
+      model[key] = "";
+    } else {
+      std::string v = value_for(i);
+      memtable.Add(i + 1, ValueType::kValue, key, v);
+      model[key] = "value:" + v;
+    }
+    i++;
+  }
+  const SequenceNumber latest = static_cast<SequenceNumber>(i);
+  for (const auto& [key, expected] : model) {
+    ASSERT_EQ(expected.empty() ? "deleted" : expected, GetResult(memtable, key, latest)) << key;
+  }
+  // The newest entry of each key, through the iterator.
+  std::map<std::string, std::string> scanned;
+  for (const Entry& e : Scan(memtable)) {
+    if (scanned.count(e.user_key) == 0) {
+      scanned[e.user_key] = e.type == ValueType::kDeletion ? "" : "value:" + e.value;
+    }
+  }
+  EXPECT_TRUE(scanned == model);
+}
+
 TEST(MemTable, ApproximateMemoryUsageGrowsWithTheData) {
   MemTable memtable;
   size_t initial = memtable.ApproximateMemoryUsage();
