@@ -145,46 +145,37 @@ TEST_P(EnvTest, SkipPastEndLeavesNothingToRead) {
   EXPECT_EQ("", result);
 }
 
+// NewMappedFile makes the same promises as NewRandomAccessFile (POSIX maps the file,
+// the in-memory Env does not): the random-access tests run on both.
+std::unique_ptr<RandomAccessFile> OpenForReading(Env* env, const std::string& path, bool mapped) {
+  std::unique_ptr<RandomAccessFile> file;
+  Status s = mapped ? env->NewMappedFile(path, &file) : env->NewRandomAccessFile(path, &file);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  return file;
+}
+
 TEST_P(EnvTest, RandomAccessReadsAtOffsetsAndShortensAtEndOfFile) {
   std::string data = RandomBytes(100000, 2);
   ASSERT_TRUE(WriteStringToFile(env_, data, Path("f"), false).ok());
-  std::unique_ptr<RandomAccessFile> file;
-  ASSERT_TRUE(env_->NewRandomAccessFile(Path("f"), &file).ok());
-  std::string scratch(5000, '\0');
-  std::string_view result;
-  for (uint64_t offset : {0ul, 1ul, 4095ul, 65536ul, 94999ul}) {
-    ASSERT_TRUE(file->Read(offset, 5000, &result, scratch.data()).ok());
-    EXPECT_EQ(data.substr(offset, 5000), result) << "offset " << offset;
+  for (bool mapped : {false, true}) {
+    SCOPED_TRACE(mapped ? "NewMappedFile" : "NewRandomAccessFile");
+    std::unique_ptr<RandomAccessFile> file = OpenForReading(env_, Path("f"), mapped);
+    ASSERT_NE(file, nullptr);
+    std::string scratch(5000, '\0');
+    std::string_view result;
+    for (uint64_t offset : {0ul, 1ul, 4095ul, 65536ul, 94999ul}) {
+      ASSERT_TRUE(file->Read(offset, 5000, &result, scratch.data()).ok());
+      EXPECT_EQ(data.substr(offset, 5000), result) << "offset " << offset;
+    }
+    ASSERT_TRUE(file->Read(99990, 5000, &result, scratch.data()).ok());
+    EXPECT_EQ(data.substr(99990), result);  // crosses end of file: short
+    ASSERT_TRUE(file->Read(100000, 10, &result, scratch.data()).ok());
+    EXPECT_EQ("", result);
+    ASSERT_TRUE(file->Read(1ull << 40, 10, &result, scratch.data()).ok());
+    EXPECT_EQ("", result);
+    ASSERT_TRUE(file->Read(UINT64_MAX, 10, &result, scratch.data()).ok());
+    EXPECT_EQ("", result);
   }
-  ASSERT_TRUE(file->Read(99990, 5000, &result, scratch.data()).ok());
-  EXPECT_EQ(data.substr(99990), result);  // crosses end of file: short
-  ASSERT_TRUE(file->Read(100000, 10, &result, scratch.data()).ok());
-  EXPECT_EQ("", result);
-  ASSERT_TRUE(file->Read(1ull << 40, 10, &result, scratch.data()).ok());
-  EXPECT_EQ("", result);
-  ASSERT_TRUE(file->Read(UINT64_MAX, 10, &result, scratch.data()).ok());
-  EXPECT_EQ("", result);
-}
-
-// NewMappedFile makes the same promises as NewRandomAccessFile (POSIX maps the file,
-// the in-memory Env does not).
-TEST_P(EnvTest, MappedFileReadsAtOffsetsAndShortensAtEndOfFile) {
-  std::string data = RandomBytes(100000, 3);
-  ASSERT_TRUE(WriteStringToFile(env_, data, Path("f"), false).ok());
-  std::unique_ptr<RandomAccessFile> file;
-  ASSERT_TRUE(env_->NewMappedFile(Path("f"), &file).ok());
-  std::string scratch(5000, '\0');
-  std::string_view result;
-  for (uint64_t offset : {0ul, 1ul, 4095ul, 65536ul, 94999ul}) {
-    ASSERT_TRUE(file->Read(offset, 5000, &result, scratch.data()).ok());
-    EXPECT_EQ(data.substr(offset, 5000), result) << "offset " << offset;
-  }
-  ASSERT_TRUE(file->Read(99990, 5000, &result, scratch.data()).ok());
-  EXPECT_EQ(data.substr(99990), result);
-  ASSERT_TRUE(file->Read(100000, 10, &result, scratch.data()).ok());
-  EXPECT_EQ("", result);
-  ASSERT_TRUE(file->Read(UINT64_MAX, 10, &result, scratch.data()).ok());
-  EXPECT_EQ("", result);
 }
 
 TEST_P(EnvTest, MappedEmptyFileReadsNothing) {
@@ -204,27 +195,19 @@ TEST_P(EnvTest, MappingAMissingFileFailsNamingIt) {
   EXPECT_NE(std::string::npos, s.ToString().find(Path("missing"))) << s.ToString();
 }
 
-TEST_P(EnvTest, MappedFileStaysReadableAfterRemove) {
-  ASSERT_TRUE(WriteStringToFile(env_, "still here", Path("f"), false).ok());
-  std::unique_ptr<RandomAccessFile> file;
-  ASSERT_TRUE(env_->NewMappedFile(Path("f"), &file).ok());
-  ASSERT_TRUE(env_->RemoveFile(Path("f")).ok());
-  char scratch[32];
-  std::string_view result;
-  ASSERT_TRUE(file->Read(0, sizeof(scratch), &result, scratch).ok());
-  EXPECT_EQ("still here", result);
-}
-
 TEST_P(EnvTest, OpenRandomAccessFileStaysReadableAfterRemove) {
-  ASSERT_TRUE(WriteStringToFile(env_, "still here", Path("f"), false).ok());
-  std::unique_ptr<RandomAccessFile> file;
-  ASSERT_TRUE(env_->NewRandomAccessFile(Path("f"), &file).ok());
-  ASSERT_TRUE(env_->RemoveFile(Path("f")).ok());
-  EXPECT_FALSE(env_->FileExists(Path("f")));
-  char scratch[32];
-  std::string_view result;
-  ASSERT_TRUE(file->Read(0, sizeof(scratch), &result, scratch).ok());
-  EXPECT_EQ("still here", result);
+  for (bool mapped : {false, true}) {
+    SCOPED_TRACE(mapped ? "NewMappedFile" : "NewRandomAccessFile");
+    ASSERT_TRUE(WriteStringToFile(env_, "still here", Path("f"), false).ok());
+    std::unique_ptr<RandomAccessFile> file = OpenForReading(env_, Path("f"), mapped);
+    ASSERT_NE(file, nullptr);
+    ASSERT_TRUE(env_->RemoveFile(Path("f")).ok());
+    EXPECT_FALSE(env_->FileExists(Path("f")));
+    char scratch[32];
+    std::string_view result;
+    ASSERT_TRUE(file->Read(0, sizeof(scratch), &result, scratch).ok());
+    EXPECT_EQ("still here", result);
+  }
 }
 
 TEST_P(EnvTest, GetChildrenListsNamesOfFilesAndDirectories) {
