@@ -69,6 +69,7 @@ struct EntryComparator {
 };
 
 using Table = SkipList<const char*, EntryComparator>;
+static_assert(MemTable::kGroupSize == Table::kMaxGroup);
 
 }  // namespace
 
@@ -160,42 +161,69 @@ std::unique_ptr<Iterator> MemTable::NewIterator() const {
 
 void MemTable::Add(SequenceNumber seq, ValueType type, std::string_view user_key,
                    std::string_view value) {
-  assert(seq <= kMaxSequenceNumber);
-  assert(type == ValueType::kValue || type == ValueType::kDeletion);
-  assert(user_key.size() <= UINT32_MAX - kInternalKeyTrailerSize);
-  assert(value.size() <= UINT32_MAX);
-  const auto internal_key_size = static_cast<uint32_t>(user_key.size() + kInternalKeyTrailerSize);
-  const auto value_size = static_cast<uint32_t>(value.size());
+  const MemTableEntry entry{seq, type, user_key, value};
+  AddGroup(&entry, 1);
+}
+
+namespace {
+
+// Encodes e into the arena(s) of a new skip list reservation; returns the skip list key.
+const char* EncodeEntry(const MemTableEntry& e, Table* table, Arena* node_arena,
+                        Arena* value_arena, Table::Reservation* reservation) {
+  assert(e.seq <= kMaxSequenceNumber);
+  assert(e.type == ValueType::kValue || e.type == ValueType::kDeletion);
+  assert(e.user_key.size() <= UINT32_MAX - kInternalKeyTrailerSize);
+  assert(e.value.size() <= UINT32_MAX);
+  const auto internal_key_size =
+      static_cast<uint32_t>(e.user_key.size() + kInternalKeyTrailerSize);
+  const auto value_size = static_cast<uint32_t>(e.value.size());
   const bool out_of_line =
-      value_size > kMaxInlineValue && rep_->arena.MemoryUsage() >= kOutOfLineValuesAfter;
+      value_size > kMaxInlineValue && node_arena->MemoryUsage() >= kOutOfLineValuesAfter;
   const uint32_t tagged_size = value_size << 1 | (out_of_line ? 1 : 0);
   const size_t encoded_size = VarintLength(internal_key_size) + internal_key_size +
                               VarintLength(tagged_size) +
                               (out_of_line ? sizeof(const char*) : value_size);
-  // Before the entry is linked: see MemTableFilter's concurrency note.
-  if (rep_->filter.enabled()) rep_->filter.Add(BloomHash(user_key));
   // Stored right after its skip list node's links: a search step then finds the node
   // and the key it compares in one cache line (usually) instead of two far apart.
-  char* const entry = rep_->table.AllocateEntry(encoded_size);
+  char* const entry = table->ReserveEntry(encoded_size, reservation);
   char* p = EncodeVarint32(entry, internal_key_size);
-  if (!user_key.empty()) std::memcpy(p, user_key.data(), user_key.size());
-  p += user_key.size();
-  EncodeFixed64(p, PackSequenceAndType(seq, type));
+  if (!e.user_key.empty()) std::memcpy(p, e.user_key.data(), e.user_key.size());
+  p += e.user_key.size();
+  EncodeFixed64(p, PackSequenceAndType(e.seq, e.type));
   p += kInternalKeyTrailerSize;
   p = EncodeVarint32(p, tagged_size);
   if (out_of_line) {
-    char* stored = rep_->values.Allocate(value.size());
-    std::memcpy(stored, value.data(), value.size());
+    char* stored = value_arena->Allocate(e.value.size());
+    std::memcpy(stored, e.value.data(), e.value.size());
     const char* pointer = stored;
     std::memcpy(p, &pointer, sizeof(pointer));
     assert(p + sizeof(pointer) == entry + encoded_size);
   } else {
-    if (!value.empty()) std::memcpy(p, value.data(), value.size());
-    assert(p + value.size() == entry + encoded_size);
+    if (!e.value.empty()) std::memcpy(p, e.value.data(), e.value.size());
+    assert(p + e.value.size() == entry + encoded_size);
   }
-  [[maybe_unused]] bool inserted = rep_->table.InsertAllocated(entry);
-  // Sequence numbers are unique per write, so an equal internal key is a caller bug.
-  assert(inserted);
+  return entry;
+}
+
+}  // namespace
+
+void MemTable::AddGroup(const MemTableEntry* entries, size_t n) {
+  const char* keys[kGroupSize];
+  Table::Reservation reserved[kGroupSize];
+  bool inserted[kGroupSize];
+  while (n > 0) {
+    const int group = static_cast<int>(std::min(n, kGroupSize));
+    for (int i = 0; i < group; i++) {
+      // Before the entry is linked: see MemTableFilter's concurrency note.
+      if (rep_->filter.enabled()) rep_->filter.Add(BloomHash(entries[i].user_key));
+      keys[i] = EncodeEntry(entries[i], &rep_->table, &rep_->arena, &rep_->values, &reserved[i]);
+    }
+    rep_->table.InsertGroup(keys, reserved, group, inserted);
+    // Sequence numbers are unique per write, so an equal internal key is a caller bug.
+    assert(std::all_of(inserted, inserted + group, [](bool b) { return b; }));
+    entries += group;
+    n -= group;
+  }
 }
 
 bool MemTable::Get(const LookupKey& key, std::string* value, Status* status) const {

@@ -15,6 +15,14 @@
 
 namespace strata {
 
+// One entry for MemTable::AddGroup.
+struct MemTableEntry {
+  SequenceNumber seq;
+  ValueType type;
+  std::string_view user_key;
+  std::string_view value;
+};
+
 class MemTable {
  public:
   // filter_bytes sizes the bloom filter over the memtable's user keys that lets Get
@@ -45,6 +53,12 @@ class MemTable {
   // run concurrently.
   void Add(SequenceNumber seq, ValueType type, std::string_view user_key,
            std::string_view value);
+  // Adds n entries as Add would, but links them into the skip list kGroupSize at a time
+  // with their searches interleaved (SkipList::InsertGroup), which hides most of the
+  // cache misses of a big memtable. Every entry is visible when it returns; while it
+  // runs, readers may see some of them.
+  void AddGroup(const MemTableEntry* entries, size_t n);
+  static constexpr size_t kGroupSize = 16;
 
   // Looks up the newest entry for key.user_key() with sequence <= the lookup's
   // sequence. Returns false if there is none. Otherwise returns true and sets

@@ -49,14 +49,24 @@ class SkipList {
 
   bool Contains(const Key& key) const;
 
-  // Insert in two steps, so that what a key points to can live right after its node's
-  // links (a search step then reads both from one cache line, usually): AllocateEntry
-  // reserves a new node followed by `bytes` bytes and returns those bytes; the caller
-  // fills them and then calls InsertAllocated with a key pointing into them. Same
-  // contract as Insert; on false the reserved memory just stays unused. Requires
-  // external synchronization, and no other insert in between the two calls.
-  char* AllocateEntry(size_t bytes);
-  bool InsertAllocated(const Key& key);
+  // Many inserts at once, with room for what each key points to right after its node's
+  // links (a search step then reads both from one cache line, usually). ReserveEntry
+  // reserves a new node followed by `bytes` bytes and returns those bytes, which the
+  // caller fills; InsertGroup then links keys[i] (pointing into reserved[i]'s bytes)
+  // with reserved[i]'s node for each i < n <= kMaxGroup and sets inserted[i] as
+  // Insert's result (keys need not be sorted nor distinct; a rejected key's reserved
+  // memory just stays unused). Its searches run interleaved, each prefetching the node
+  // it will compare next before the others take their step, so the cache misses of up
+  // to kMaxGroup searches overlap instead of queueing: in a list far bigger than the
+  // cache, the misses are most of an insert's time. Requires external synchronization,
+  // as Insert; readers see each key from its link onwards.
+  struct Reservation {
+    char* memory = nullptr;
+    int height = 0;
+  };
+  static constexpr int kMaxGroup = 16;
+  char* ReserveEntry(size_t bytes, Reservation* reservation);
+  void InsertGroup(const Key* keys, const Reservation* reserved, int n, bool* inserted);
 
   // About how many keys are < key (or in the list, for EstimateCount()), in O(log n)
   // with no lock: walks down from the top level, counting each node passed on level h as
@@ -166,9 +176,6 @@ class SkipList {
   std::atomic<int> max_height_;
   // xorshift64 state; only the writer touches it.
   uint64_t rng_state_;
-  // The node AllocateEntry reserved for InsertAllocated; only the writer touches them.
-  char* reserved_node_ = nullptr;
-  int reserved_height_ = 0;
 };
 
 template <typename Key, class Comparator>
@@ -183,12 +190,12 @@ typename SkipList<Key, Comparator>::Node* SkipList<Key, Comparator>::NewNode(cha
 }
 
 template <typename Key, class Comparator>
-char* SkipList<Key, Comparator>::AllocateEntry(size_t bytes) {
+char* SkipList<Key, Comparator>::ReserveEntry(size_t bytes, Reservation* reservation) {
   static_assert(alignof(Node) <= Arena::kAlignment);
-  reserved_height_ = RandomHeight();
-  const size_t links = NodeBytes(reserved_height_);
-  reserved_node_ = arena_->AllocateAligned(links + bytes);
-  return reserved_node_ + links;
+  reservation->height = RandomHeight();
+  const size_t links = NodeBytes(reservation->height);
+  reservation->memory = arena_->AllocateAligned(links + bytes);
+  return reservation->memory + links;
 }
 
 template <typename Key, class Comparator>
@@ -263,33 +270,81 @@ SkipList<Key, Comparator>::SkipList(Comparator cmp, Arena* arena)
 
 template <typename Key, class Comparator>
 bool SkipList<Key, Comparator>::Insert(const Key& key) {
-  AllocateEntry(0);
-  return InsertAllocated(key);
+  Reservation reserved;
+  ReserveEntry(0, &reserved);
+  bool inserted;
+  InsertGroup(&key, &reserved, 1, &inserted);
+  return inserted;
 }
 
 template <typename Key, class Comparator>
-bool SkipList<Key, Comparator>::InsertAllocated(const Key& key) {
-  assert(reserved_node_ != nullptr);
-  char* const memory = reserved_node_;
-  const int height = reserved_height_;
-  reserved_node_ = nullptr;
-
-  Node* prev[kMaxHeight];
-  Node* x = FindGreaterOrEqual(key, prev);
-  if (x != nullptr && Equal(key, x->key)) return false;
-
-  if (height > GetMaxHeight()) {
-    for (int level = GetMaxHeight(); level < height; level++) prev[level] = head_;
-    max_height_.store(height, std::memory_order_relaxed);
+void SkipList<Key, Comparator>::InsertGroup(const Key* keys, const Reservation* reserved, int n,
+                                            bool* inserted) {
+  assert(n >= 0 && n <= kMaxGroup);
+  // Search: the usual descent for every key, one step of each in turn. A step compares
+  // the key with the node loaded (and prefetched) at its previous step, then loads and
+  // prefetches the next candidate; by the time a search steps again, its candidate has
+  // had the other searches' steps to arrive.
+  struct Search {
+    Node* x;     // last node known to be before the key on this level
+    Node* next;  // candidate: x's successor on this level, prefetched
+    int level;   // < 0 once the search is done
+  };
+  Search searches[kMaxGroup];
+  Node* prev[kMaxGroup][kMaxHeight];
+  const int searched_height = GetMaxHeight();
+  for (int i = 0; i < n; i++) {
+    searches[i] = {head_, head_->Next(searched_height - 1), searched_height - 1};
+  }
+  for (int active = n; active > 0;) {
+    for (int i = 0; i < n; i++) {
+      Search& s = searches[i];
+      if (s.level < 0) continue;
+      if (KeyIsAfterNode(keys[i], s.next)) {
+        s.x = s.next;
+      } else {
+        prev[i][s.level] = s.x;
+        if (--s.level < 0) {
+          active--;
+          continue;
+        }
+      }
+      s.next = s.x->Next(s.level);
+      // The node's links and (usually) the start of what its key points to.
+      __builtin_prefetch(s.next);
+    }
   }
 
-  x = NewNode(memory, key, height);
-  for (int level = 0; level < height; level++) {
-    // x is unreachable until the release store below links it at this level.
-    x->SetNextRelaxed(level, prev[level]->NextRelaxed(level));
-    prev[level]->SetNext(level, x);
+  // Link, in order. A prev found above is still before its key, but keys linked
+  // earlier in this group may now sit between it and the key's place: each level walks
+  // on from prev past such nodes (few, and in cache).
+  for (int i = 0; i < n; i++) {
+    const Key& key = keys[i];
+    auto place = [&](int level) {
+      Node* p = level < searched_height ? prev[i][level] : head_;
+      for (Node* next = p->NextRelaxed(level); KeyIsAfterNode(key, next);
+           next = next->NextRelaxed(level)) {
+        p = next;
+      }
+      return p;
+    };
+    Node* before = place(0);
+    Node* after = before->NextRelaxed(0);
+    if (after != nullptr && Equal(key, after->key)) {
+      inserted[i] = false;
+      continue;
+    }
+    const int height = reserved[i].height;
+    if (height > GetMaxHeight()) max_height_.store(height, std::memory_order_relaxed);
+    Node* x = NewNode(reserved[i].memory, key, height);
+    for (int level = 0; level < height; level++) {
+      Node* p = level == 0 ? before : place(level);
+      // x is unreachable until the release store below links it at this level.
+      x->SetNextRelaxed(level, p->NextRelaxed(level));
+      p->SetNext(level, x);
+    }
+    inserted[i] = true;
   }
-  return true;
 }
 
 template <typename Key, class Comparator>

@@ -105,19 +105,32 @@ Status WriteBatchInternal::SetContents(WriteBatch* batch, std::string_view conte
 
 namespace {
 
+// Hands the batch's entries to the memtable a group at a time (MemTable::AddGroup); the
+// views point into the batch, which outlives the insert.
 class MemTableInserter final : public WriteBatch::Handler {
  public:
   MemTableInserter(SequenceNumber seq, MemTable* memtable) : seq_(seq), memtable_(memtable) {}
   void Put(std::string_view key, std::string_view value) override {
-    memtable_->Add(seq_++, ValueType::kValue, key, value);
+    Append(ValueType::kValue, key, value);
   }
   void Delete(std::string_view key) override {
-    memtable_->Add(seq_++, ValueType::kDeletion, key, std::string_view());
+    Append(ValueType::kDeletion, key, std::string_view());
+  }
+  void Flush() {
+    memtable_->AddGroup(pending_, pending_count_);
+    pending_count_ = 0;
   }
 
  private:
+  void Append(ValueType type, std::string_view key, std::string_view value) {
+    pending_[pending_count_++] = MemTableEntry{seq_++, type, key, value};
+    if (pending_count_ == MemTable::kGroupSize) Flush();
+  }
+
   SequenceNumber seq_;
   MemTable* memtable_;
+  MemTableEntry pending_[MemTable::kGroupSize];
+  size_t pending_count_ = 0;
 };
 
 }  // namespace
@@ -129,7 +142,10 @@ Status WriteBatchInternal::InsertInto(const WriteBatch& batch, MemTable* memtabl
     return Status::Corruption("write batch sequence numbers exceed the maximum");
   }
   MemTableInserter inserter(first, memtable);
-  return batch.Iterate(&inserter);
+  Status s = batch.Iterate(&inserter);
+  // Even after an error: what was handed over is as inserted as the entries before it.
+  inserter.Flush();
+  return s;
 }
 
 }  // namespace strata

@@ -302,8 +302,8 @@ TEST(MemTable, ApproximateMemoryUsageGrowsWithTheData) {
   EXPECT_LE(after, 1000u * (value.size() + 200) + initial);  // bounded overhead per entry
 }
 
-// The backbone: random adds against a simple model, checked by Get at random snapshots
-// and by a full scan.
+// The backbone: random adds, single and grouped, against a simple model, checked by Get
+// at random snapshots and by a full scan.
 // The key filter (MemTable(filter_bytes)) must never hide an entry: the model and
 // concurrency tests run without one, with one saturated at once (a single 64-byte line)
 // and with a roomy one.
@@ -322,14 +322,31 @@ TEST_P(MemTableWithFilter, MatchesAModelUnderRandomAddsAndSnapshotReads) {
     return key;
   };
   SequenceNumber seq = 0;
+  std::vector<Entry> added;
   for (int i = 0; i < 3000; i++) {
     seq += 1 + rng() % 3;
     std::string key = random_key();
     ValueType type = rng() % 4 == 0 ? ValueType::kDeletion : ValueType::kValue;
     std::string value =
         type == ValueType::kValue ? std::string(rng() % 5, 'x') + std::to_string(i) : "";
-    memtable.Add(seq, type, key, value);
+    added.push_back({key, seq, type, value});
     model[{key, seq}] = {type, value};
+  }
+  // One at a time (Add) and in groups of up to 40 (AddGroup, which links 16 at a time),
+  // in an order that is not the sequence order.
+  std::shuffle(added.begin(), added.end(), rng);
+  for (size_t i = 0; i < added.size();) {
+    const size_t n = std::min<size_t>(added.size() - i, 1 + rng() % 40);
+    if (n == 1) {
+      memtable.Add(added[i].seq, added[i].type, added[i].user_key, added[i].value);
+    } else {
+      std::vector<MemTableEntry> group;
+      for (size_t j = i; j < i + n; j++) {
+        group.push_back({added[j].seq, added[j].type, added[j].user_key, added[j].value});
+      }
+      memtable.AddGroup(group.data(), group.size());
+    }
+    i += n;
   }
 
   for (int i = 0; i < 3000; i++) {

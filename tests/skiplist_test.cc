@@ -91,6 +91,21 @@ void ExpectAt(const std::set<Key>& model, std::set<Key>::const_iterator expected
   }
 }
 
+// Contains and a forward walk agree with model for every key in [0, range].
+void ExpectSameKeys(const std::set<Key>& model, const List& list, Key range) {
+  for (Key key = 0; key <= range; key++) {
+    ASSERT_EQ(model.count(key) == 1, list.Contains(key)) << key;
+  }
+  List::Iterator iter(&list);
+  iter.SeekToFirst();
+  for (Key expected : model) {
+    ASSERT_TRUE(iter.Valid());
+    ASSERT_EQ(expected, iter.key());
+    iter.Next();
+  }
+  EXPECT_FALSE(iter.Valid());
+}
+
 TEST(SkipList, MatchesStdSetForRandomInsertsLookupsSeeksAndWalks) {
   constexpr Key kRange = 5000;
   std::mt19937_64 rng(17);
@@ -101,18 +116,10 @@ TEST(SkipList, MatchesStdSetForRandomInsertsLookupsSeeksAndWalks) {
     Key key = rng() % kRange;
     ASSERT_EQ(model.insert(key).second, list.Insert(key)) << key;
   }
-  for (Key key = 0; key < kRange; key++) {
-    ASSERT_EQ(model.count(key) == 1, list.Contains(key)) << key;
-  }
+  ExpectSameKeys(model, list, kRange);
+  if (HasFatalFailure()) return;
 
   List::Iterator iter(&list);
-  iter.SeekToFirst();
-  for (Key expected : model) {
-    ASSERT_TRUE(iter.Valid());
-    ASSERT_EQ(expected, iter.key());
-    iter.Next();
-  }
-  EXPECT_FALSE(iter.Valid());
 
   iter.SeekToLast();
   for (auto it = model.rbegin(); it != model.rend(); ++it) {
@@ -153,6 +160,41 @@ TEST(SkipList, MatchesStdSetForRandomInsertsLookupsSeeksAndWalks) {
   }
 }
 
+// Inserts keys through InsertGroup (the whole vector, at most kMaxGroup) and returns
+// what each insert reported.
+template <typename List>
+std::vector<bool> InsertGroup(List* list, const std::vector<Key>& keys) {
+  typename List::Reservation reserved[List::kMaxGroup];
+  bool inserted[List::kMaxGroup];
+  for (size_t i = 0; i < keys.size(); i++) list->ReserveEntry(0, &reserved[i]);
+  list->InsertGroup(keys.data(), reserved, static_cast<int>(keys.size()), inserted);
+  return std::vector<bool>(inserted, inserted + keys.size());
+}
+
+TEST(SkipList, InsertGroupMatchesStdSetForUnsortedGroupsWithDuplicates) {
+  // A small key range makes duplicates common, both within a group and against keys
+  // inserted earlier; groups are unsorted and of every size.
+  constexpr Key kRange = 3000;
+  std::mt19937_64 rng(23);
+  Arena arena;
+  List list(KeyComparator(), &arena);
+  std::set<Key> model;
+  int duplicates = 0;
+  for (int group = 0; group < 600; group++) {
+    std::vector<Key> keys(1 + rng() % List::kMaxGroup);
+    for (Key& key : keys) key = rng() % kRange;
+    if (rng() % 4 == 0) std::sort(keys.begin(), keys.end());
+    std::vector<bool> inserted = InsertGroup(&list, keys);
+    for (size_t i = 0; i < keys.size(); i++) {
+      bool is_new = model.insert(keys[i]).second;
+      duplicates += is_new ? 0 : 1;
+      ASSERT_EQ(is_new, inserted[i]) << "group " << group << " key " << keys[i];
+    }
+  }
+  EXPECT_GT(duplicates, 100);
+  ExpectSameKeys(model, list, kRange);
+}
+
 struct CountingComparator {
   int operator()(const Key& a, const Key& b) const {
     ++*count;
@@ -165,15 +207,35 @@ struct CountingComparator {
 // right answers, but every search walks the whole bottom level.
 TEST(SkipList, SearchesCostLogarithmicComparisonsForRandomAndAscendingKeys) {
   constexpr int kKeys = 20000;
-  for (bool ascending : {false, true}) {
-    uint64_t comparisons = 0;
-    Arena arena;
-    SkipList<Key, CountingComparator> list(CountingComparator{&comparisons}, &arena);
-    std::mt19937_64 rng(5);
-    for (int i = 0; i < kKeys; i++) list.Insert(ascending ? Key(i) : rng());
-    for (int i = 0; i < kKeys; i++) list.Contains(ascending ? Key(i) : rng());
-    // Expected about 4 * log4(n) + 1, i.e. 30 per search; a flat list needs thousands.
-    EXPECT_LT(comparisons, uint64_t{60} * 2 * kKeys) << (ascending ? "ascending" : "random");
+  using CountingList = SkipList<Key, CountingComparator>;
+  // Group inserts must build the same towers (a list whose upper levels were not linked
+  // would still answer right, but slowly).
+  for (bool grouped : {false, true}) {
+    for (bool ascending : {false, true}) {
+      uint64_t comparisons = 0;
+      Arena arena;
+      CountingList list(CountingComparator{&comparisons}, &arena);
+      std::mt19937_64 rng(5);
+      std::vector<Key> group;
+      for (int i = 0; i < kKeys; i++) {
+        Key key = ascending ? Key(i) : rng();
+        if (!grouped) {
+          list.Insert(key);
+          continue;
+        }
+        group.push_back(key);
+        if (group.size() == CountingList::kMaxGroup) {
+          InsertGroup(&list, group);
+          group.clear();
+        }
+      }
+      InsertGroup(&list, group);
+      comparisons = 0;
+      for (int i = 0; i < kKeys; i++) list.Contains(ascending ? Key(i) : rng());
+      // Expected about 4 * log4(n) + 1, i.e. 30 per search; a flat list needs thousands.
+      EXPECT_LT(comparisons, uint64_t{60} * kKeys)
+          << (ascending ? "ascending" : "random") << (grouped ? ", grouped" : "");
+    }
   }
 }
 
@@ -266,6 +328,22 @@ class ConcurrentListState {
     committed_[k].store(gen, std::memory_order_release);
   }
 
+  // Inserts a group of versions (several of one k, possibly), then commits them all;
+  // returns how many.
+  int WriteGroupStep(std::mt19937_64& rng) {
+    std::vector<Key> keys(1 + rng() % List::kMaxGroup);
+    Snapshot next;
+    for (uint64_t k = 0; k < kNumKeys; k++) next[k] = committed_[k].load(std::memory_order_relaxed);
+    for (Key& key : keys) {
+      uint64_t k = rng() % kNumKeys;
+      key = MakeKey(k, ++next[k]);
+    }
+    std::shuffle(keys.begin(), keys.end(), rng);
+    InsertGroup(&list_, keys);
+    for (uint64_t k = 0; k < kNumKeys; k++) committed_[k].store(next[k], std::memory_order_release);
+    return static_cast<int>(keys.size());
+  }
+
   // One read pass, forward or backward; returns a description of the first violation.
   std::string ReadStep(std::mt19937_64& rng) {
     Snapshot snapshot;
@@ -342,15 +420,24 @@ class ConcurrentListState {
 };
 
 TEST(SkipListConcurrency, ReaderChecksHoldWithoutConcurrency) {
-  ConcurrentListState state;
-  std::mt19937_64 rng(99);
-  for (int i = 0; i < 3000; i++) {
-    ASSERT_EQ("", state.ReadStep(rng)) << "step " << i;
-    state.WriteStep(rng);
+  for (bool grouped : {false, true}) {
+    ConcurrentListState state;
+    std::mt19937_64 rng(99);
+    for (int i = 0; i < 3000; i++) {
+      ASSERT_EQ("", state.ReadStep(rng)) << "step " << i << (grouped ? ", grouped" : "");
+      if (grouped) {
+        state.WriteGroupStep(rng);
+      } else {
+        state.WriteStep(rng);
+      }
+    }
   }
 }
 
-TEST(SkipListConcurrency, ReadersSeeSortedKeysAndEverythingCommittedBeforeTheyStarted) {
+class SkipListConcurrencyTest : public testing::TestWithParam<bool> {};
+
+TEST_P(SkipListConcurrencyTest, ReadersSeeSortedKeysAndEverythingCommittedBeforeTheyStarted) {
+  const bool grouped = GetParam();
   constexpr int kReaders = 3;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500);
   ConcurrentListState state;
@@ -387,7 +474,14 @@ TEST(SkipListConcurrency, ReadersSeeSortedKeysAndEverythingCommittedBeforeTheySt
       std::this_thread::sleep_for(std::chrono::microseconds(200));
       continue;
     }
-    for (int i = 0; i < 100; i++) state.WriteStep(rng);
+    for (int i = 0; i < 100;) {
+      if (grouped) {
+        i += state.WriteGroupStep(rng);
+      } else {
+        state.WriteStep(rng);
+        i++;
+      }
+    }
     writes += 100;
   }
   stop.store(true);
@@ -397,6 +491,11 @@ TEST(SkipListConcurrency, ReadersSeeSortedKeysAndEverythingCommittedBeforeTheySt
   EXPECT_GT(writes, 1000u);
   for (int r = 0; r < kReaders; r++) EXPECT_GT(read_steps[r], 10u) << "reader " << r;
 }
+
+INSTANTIATE_TEST_SUITE_P(SingleAndGroupInserts, SkipListConcurrencyTest, testing::Bool(),
+                         [](const testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Grouped" : "Single";
+                         });
 
 }  // namespace
 }  // namespace strata
