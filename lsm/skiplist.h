@@ -310,8 +310,12 @@ void SkipList<Key, Comparator>::InsertGroup(const Key* keys, const Reservation* 
         }
       }
       s.next = s.x->Next(s.level);
-      // The node's links and (usually) the start of what its key points to.
-      __builtin_prefetch(s.next);
+      // The node's links and what its key points to, which follows them: a tall node's
+      // entry, or the end of a short one's key, can be in the next cache line.
+      if (s.next != nullptr) {
+        __builtin_prefetch(s.next);
+        __builtin_prefetch(reinterpret_cast<const char*>(s.next) + 64);
+      }
     }
   }
 
