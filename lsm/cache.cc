@@ -204,10 +204,26 @@ uint64_t CacheKeyHash(std::string_view key) {
   return h;
 }
 
+namespace {
+
+// The admission window holds about this many times the entries the cache holds.
+constexpr size_t kOfferedWindowFactor = 4;
+// Bits of the admission filter per key of its window: at two probes, about 2.5% of
+// keys offered once are taken for keys offered before.
+constexpr size_t kOfferedBitsPerKey = 16;
+
+size_t OfferedWindow(size_t capacity) {
+  return std::max<size_t>(1024, capacity / Cache::kTypicalCharge * kOfferedWindowFactor);
+}
+
+}  // namespace
+
 Cache::Cache(size_t capacity, int num_shard_bits)
     : capacity_(capacity),
       shard_bits_(std::clamp(num_shard_bits, 0, kMaxShardBits)),
-      shards_(new Shard[size_t{1} << shard_bits_]) {
+      shards_(new Shard[size_t{1} << shard_bits_]),
+      offered_words_((OfferedWindow(capacity) * kOfferedBitsPerKey + 63) / 64),
+      offered_(new std::atomic<uint64_t>[offered_words_]()) {
   for (size_t i = 0; i < (size_t{1} << shard_bits_); i++) {
     shards_[i].capacity = capacity >> shard_bits_;
   }
@@ -220,7 +236,43 @@ Cache::Shard& Cache::ShardFor(uint64_t hash) const {
 }
 
 void Cache::Insert(std::string_view key, std::shared_ptr<const void> value, size_t charge) {
+  InsertHashed(key, CacheKeyHash(key), std::move(value), charge);
+}
+
+bool Cache::InsertOnSecondOffer(std::string_view key, std::shared_ptr<const void> value,
+                                size_t charge) {
   const uint64_t hash = CacheKeyHash(key);
+  if (!OfferedBefore(hash)) return false;
+  InsertHashed(key, hash, std::move(value), charge);
+  return true;
+}
+
+bool Cache::OfferedBefore(uint64_t hash) {
+  // Two probes from the hash's middle bits (the high ones pick the shard, the low ones
+  // the bucket: independent of both).
+  const uint64_t offered_bits = offered_words_ * 64;
+  const uint64_t bits[2] = {((hash >> 16) & 0xffffff) * offered_bits >> 24,
+                            ((hash >> 40) & 0xffffff) * offered_bits >> 24};
+  bool seen = true;
+  for (uint64_t bit : bits) {
+    std::atomic<uint64_t>& word = offered_[bit / 64];
+    const uint64_t mask = uint64_t{1} << (bit % 64);
+    if ((word.load(std::memory_order_relaxed) & mask) == 0) {
+      seen = false;
+      word.fetch_or(mask, std::memory_order_relaxed);
+    }
+  }
+  if (!seen &&
+      offered_count_.fetch_add(1, std::memory_order_relaxed) + 1 >= OfferedWindow(capacity_)) {
+    // The window is full: start it again, so that keys offered long ago count as new.
+    offered_count_.store(0, std::memory_order_relaxed);
+    for (size_t i = 0; i < offered_words_; i++) offered_[i].store(0, std::memory_order_relaxed);
+  }
+  return seen;
+}
+
+void Cache::InsertHashed(std::string_view key, uint64_t hash, std::shared_ptr<const void> value,
+                         size_t charge) {
   Shard& shard = ShardFor(hash);
   Garbage garbage;  // destroyed after the lock below is released
   if (charge > shard.capacity || shard.capacity == 0) {

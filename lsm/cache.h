@@ -12,6 +12,7 @@
 // different blocks rarely wait for each other. Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -38,6 +39,18 @@ class Cache {
   // should be > 0: zero-charge entries do not count against the capacity, so any
   // number of them could pile up.
   void Insert(std::string_view key, std::shared_ptr<const void> value, size_t charge);
+  // Insert for a value that is only worth keeping if it is asked for again: the first
+  // offer of a key within the admission window only records the key (in a small bloom
+  // filter of recently offered keys) and keeps nothing; a later offer stores it. For point lookups spread over far more data than the cache holds, where
+  // almost every block is read once: storing each would cost an insert, an eviction
+  // and a freshly allocated (cold) block per lookup to keep blocks nobody asks for
+  // again, while the blocks that are asked for again get in on their second read. The
+  // window is about 4x the entries the cache holds at kTypicalCharge per entry; it
+  // restarts empty once that many keys were recorded. Returns whether value is stored.
+  bool InsertOnSecondOffer(std::string_view key, std::shared_ptr<const void> value,
+                           size_t charge);
+  // The charge InsertOnSecondOffer's window is sized for (a data block).
+  static constexpr size_t kTypicalCharge = 4096;
   // The value under key (and it becomes the most recently used), or nullptr. Counts a
   // hit or a miss.
   std::shared_ptr<const void> Lookup(std::string_view key);
@@ -56,10 +69,19 @@ class Cache {
  private:
   struct Shard;
   Shard& ShardFor(uint64_t hash) const;
+  void InsertHashed(std::string_view key, uint64_t hash, std::shared_ptr<const void> value,
+                    size_t charge);
+  // Sets the key's bits in the admission filter; true if they were all set already.
+  bool OfferedBefore(uint64_t hash);
 
   const size_t capacity_;
   const int shard_bits_;
   const std::unique_ptr<Shard[]> shards_;
+  // InsertOnSecondOffer's bloom filter of recently offered keys: two bits per key, set
+  // with relaxed atomics (a lost race costs one admission decision, nothing else).
+  const size_t offered_words_;
+  const std::unique_ptr<std::atomic<uint64_t>[]> offered_;
+  std::atomic<size_t> offered_count_{0};
 };
 
 // The hash the cache shards and buckets keys by (exposed for tests that need keys in a

@@ -341,8 +341,14 @@ Status Table::ReadDataBlock(const BlockHandle& handle, BlockCacheFill fill,
     return BlockError(file_name_, handle, Status::Corruption("key shorter than an internal key"));
   }
   // Only blocks that passed every check are cached: a hit needs no checking again.
-  if (cache != nullptr && fill == BlockCacheFill::kFill) {
-    cache->Insert(std::string_view(key, sizeof(key)), result, sizeof(Block) + result->size());
+  if (cache != nullptr && fill != BlockCacheFill::kDontFill) {
+    const std::string_view cache_key(key, sizeof(key));
+    const size_t charge = sizeof(Block) + result->size();
+    if (fill == BlockCacheFill::kFill) {
+      cache->Insert(cache_key, result, charge);
+    } else {
+      cache->InsertOnSecondOffer(cache_key, result, charge);
+    }
   }
   *block = std::move(result);
   return Status::OK();
@@ -452,7 +458,7 @@ Status Table::GetThroughSummary(std::string_view lookup_internal_key, TableGetRe
 Status Table::GetFromDataBlock(const BlockHandle& handle, std::string_view lookup_internal_key,
                                TableGetResult* result, std::string* value, bool* done) const {
   std::shared_ptr<const Block> block;
-  Status s = ReadDataBlock(handle, BlockCacheFill::kFill, &block);
+  Status s = ReadDataBlock(handle, BlockCacheFill::kFillOnSecondRead, &block);
   if (!s.ok()) return s;
   BlockIterator iter(block.get(), TableComparator());
   iter.Seek(lookup_internal_key);

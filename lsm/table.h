@@ -49,8 +49,10 @@ struct TableReadContext {
 
 // Whether data blocks a read brings in from the file are added to the block cache.
 // Compactions read each block once: filling the cache with them would evict the blocks
-// readers actually reuse.
-enum class BlockCacheFill { kFill, kDontFill };
+// readers actually reuse. Point gets add a block on its second read within the cache's
+// admission window (Cache::InsertOnSecondOffer): random gets over far more data than the
+// cache holds read almost every block once.
+enum class BlockCacheFill { kFill, kFillOnSecondRead, kDontFill };
 
 // The read-ahead state of one table iterator. From the third block in a row it moves
 // through, a block it has to read from the file comes with the blocks after it: one read

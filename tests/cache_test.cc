@@ -232,6 +232,48 @@ TEST(Cache, ShardsEvictIndependently) {
   EXPECT_EQ(cache.entries(), 8u);
 }
 
+TEST(Cache, InsertOnSecondOfferKeepsAKeyFromItsSecondOfferOn) {
+  Cache cache(64 << 20);
+  constexpr int kKeys = 2000;
+  int admitted_first = 0;
+  for (int i = 0; i < kKeys; i++) {
+    if (cache.InsertOnSecondOffer(BlockKey(1, i * 4096), std::make_shared<const int>(i), 4096)) {
+      admitted_first++;
+    }
+  }
+  // Only keys whose filter bits other keys happened to set (about 1.4%).
+  EXPECT_LE(admitted_first, kKeys / 20);
+  EXPECT_EQ(cache.entries(), static_cast<size_t>(admitted_first));
+  for (int i = 0; i < kKeys; i++) {
+    ASSERT_TRUE(cache.InsertOnSecondOffer(BlockKey(1, i * 4096), std::make_shared<const int>(i),
+                                          4096))
+        << i;
+    ASSERT_EQ(Get(&cache, BlockKey(1, i * 4096)), i);
+  }
+  // Insert itself keeps everything at once, as before.
+  Put(&cache, "plain", 7, 4096);
+  EXPECT_EQ(Get(&cache, "plain"), 7);
+}
+
+TEST(Cache, InsertOnSecondOfferForgetsKeysOfferedBeforeTheWindowRestarted) {
+  // The window is 4 entries' worth of the capacity at 4 KiB each, at least 1024 keys.
+  Cache cache(1 << 20);
+  constexpr int kOld = 200;
+  for (int i = 0; i < kOld; i++) {
+    cache.InsertOnSecondOffer(BlockKey(1, i), std::make_shared<const int>(i), 1);
+  }
+  for (int i = 0; i < kOld; i++) cache.Erase(BlockKey(1, i));  // the few false admissions
+  // Enough other keys to fill and restart the window several times.
+  for (int i = 0; i < 20000; i++) {
+    cache.InsertOnSecondOffer(BlockKey(2, i), std::make_shared<const int>(i), 1);
+  }
+  int admitted = 0;
+  for (int i = 0; i < kOld; i++) {
+    if (cache.InsertOnSecondOffer(BlockKey(1, i), std::make_shared<const int>(i), 1)) admitted++;
+  }
+  EXPECT_LE(admitted, kOld / 10) << "offers from before the restart still counted";
+}
+
 TEST(Cache, HitAndMissCountersCountLookups) {
   Cache cache(100);
   EXPECT_EQ(cache.hits(), 0u);

@@ -110,8 +110,9 @@ TEST_F(DbStatisticsTest, BloomFiltersAndBlockCacheAreCounted) {
   }
   ASSERT_TRUE(db_->Flush().ok());
   std::string value;
-  ASSERT_TRUE(db_->Get(ReadOptions(), "key7", &value).ok());
-  ASSERT_TRUE(db_->Get(ReadOptions(), "key7", &value).ok());
+  // The first two read the block (the second keeps it: gets cache on a second read);
+  // the third finds it.
+  for (int i = 0; i < 3; i++) ASSERT_TRUE(db_->Get(ReadOptions(), "key7", &value).ok());
   for (int i = 0; i < 50; i++) {
     // Inside the table's key range, so only the bloom filter can rule them out.
     ASSERT_TRUE(db_->Get(ReadOptions(), "key" + std::to_string(i) + "x", &value).IsNotFound());
@@ -120,7 +121,7 @@ TEST_F(DbStatisticsTest, BloomFiltersAndBlockCacheAreCounted) {
   EXPECT_GE(s.bloom_checks, 50u);
   EXPECT_GE(s.bloom_useful, 40u);  // about 1% false positives at 10 bits per key
   EXPECT_GE(s.block_cache_hits, 1u);
-  EXPECT_GE(s.block_cache_misses, 1u);
+  EXPECT_GE(s.block_cache_misses, 2u);
   EXPECT_GT(s.block_cache_usage, 0u);
 }
 

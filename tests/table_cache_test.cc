@@ -217,22 +217,25 @@ TEST_F(TableCacheTest, TablesShareTheBlockCacheAndTheReadCounters) {
   EXPECT_EQ(cache->block_cache()->capacity(), 1u << 20);
   auto one = Find(cache.get(), 1);
   auto two = Find(cache.get(), 2);
-  ASSERT_TRUE(Reads(*one, 1, 0));
-  ASSERT_TRUE(Reads(*two, 2, 0));
-  EXPECT_EQ(cache->read_counters().blocks_read.load(), 2u);
+  // Each table's first block, twice: gets keep a block from its second read on.
+  for (int round = 0; round < 2; round++) {
+    ASSERT_TRUE(Reads(*one, 1, 0));
+    ASSERT_TRUE(Reads(*two, 2, 0));
+  }
+  EXPECT_EQ(cache->read_counters().blocks_read.load(), 4u);
   EXPECT_EQ(cache->block_cache()->entries(), 2u);
   ASSERT_TRUE(Reads(*one, 1, 1));
   ASSERT_TRUE(Reads(*two, 2, 1));
-  EXPECT_EQ(cache->read_counters().blocks_read.load(), 2u);
+  EXPECT_EQ(cache->read_counters().blocks_read.load(), 4u);
   EXPECT_EQ(cache->block_cache()->hits(), 2u);
-  EXPECT_EQ(cache->read_counters().bloom_checks.load(), 4u);
+  EXPECT_EQ(cache->read_counters().bloom_checks.load(), 6u);
   // A key of table 2 asked of table 1: its filter says no (almost surely).
   LookupKey absent(UserKey(2, 0), kMaxSequenceNumber);
   TableGetResult result;
   std::string value;
   ASSERT_TRUE(one->Get(absent.internal_key(), &result, &value).ok());
   EXPECT_EQ(result, TableGetResult::kNotPresent);
-  EXPECT_EQ(cache->read_counters().bloom_checks.load(), 5u);
+  EXPECT_EQ(cache->read_counters().bloom_checks.load(), 7u);
   EXPECT_EQ(cache->read_counters().bloom_useful.load(), 1u);
 }
 
