@@ -310,9 +310,16 @@ TEST(Cache, ConcurrentInsertLookupEraseAgree) {
             cache.Erase(key);
             break;
           case 1:
-          case 2:
             cache.Insert(key, std::make_shared<const std::string>(key), 1 + rng() % 8);
             break;
+          case 2: {
+            // Half the time one of these keys, the other half one of 5000 more: enough
+            // new keys to restart the admission window while other threads use it.
+            std::string offered = rng() % 2 == 0 ? key : BlockKey(9, rng() % 5000);
+            cache.InsertOnSecondOffer(offered, std::make_shared<const std::string>(offered),
+                                      1 + rng() % 8);
+            break;
+          }
           default: {
             my_lookups++;
             std::shared_ptr<const void> v = cache.Lookup(key);
