@@ -41,12 +41,13 @@ class Cache {
   void Insert(std::string_view key, std::shared_ptr<const void> value, size_t charge);
   // Insert for a value that is only worth keeping if it is asked for again: the first
   // offer of a key within the admission window only records the key (in a small bloom
-  // filter of recently offered keys) and keeps nothing; a later offer stores it. For point lookups spread over far more data than the cache holds, where
-  // almost every block is read once: storing each would cost an insert, an eviction
-  // and a freshly allocated (cold) block per lookup to keep blocks nobody asks for
-  // again, while the blocks that are asked for again get in on their second read. The
-  // window is about 4x the entries the cache holds at kTypicalCharge per entry; it
-  // restarts empty once that many keys were recorded. Returns whether value is stored.
+  // filter of recently offered keys) and keeps nothing; a later offer stores it. For
+  // point lookups spread over far more data than the cache holds, where almost every
+  // block is read once: storing each would cost an insert, an eviction and a freshly
+  // allocated (cold) block per lookup to keep blocks nobody asks for again, while the
+  // blocks that are asked for again get in on their second read. The window is about 4x
+  // the entries the cache holds at kTypicalCharge per entry; it restarts empty once that
+  // many keys were recorded. Returns whether value is stored.
   bool InsertOnSecondOffer(std::string_view key, std::shared_ptr<const void> value,
                            size_t charge);
   // The charge InsertOnSecondOffer's window is sized for (a data block).

@@ -221,6 +221,20 @@ TEST(WriteBatchTest, InsertIntoAssignsConsecutiveSequenceNumbers) {
   EXPECT_EQ(Lookup(mem, "c", kMaxSequenceNumber), "ABSENT");
 }
 
+// The memtable takes a batch's entries in groups (MemTable::kGroupSize): a batch of two
+// and a half groups must arrive whole, each entry at its own sequence number.
+TEST(WriteBatchTest, InsertIntoOfABatchLargerThanAGroupKeepsEveryEntryAndSequence) {
+  const int entries = static_cast<int>(MemTable::kGroupSize) * 5 / 2;
+  WriteBatch batch;
+  for (int i = 0; i < entries; i++) batch.Put("k" + std::to_string(i % 20), "v" + std::to_string(i));
+  WriteBatchInternal::SetSequence(&batch, 1);
+  MemTable mem;
+  ASSERT_TRUE(WriteBatchInternal::InsertInto(batch, &mem).ok());
+  for (int i = 0; i < entries; i++) {
+    EXPECT_EQ(Lookup(mem, "k" + std::to_string(i % 20), i + 1), "v" + std::to_string(i)) << i;
+  }
+}
+
 TEST(WriteBatchTest, InsertIntoOfSeveralBatchesContinuesTheirSequences) {
   MemTable mem;
   WriteBatch first;
