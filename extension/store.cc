@@ -774,12 +774,24 @@ Status Store::WritePending(uint64_t txid, PendingTransaction* txn) {
   }
   // The header goes in front of the records (a memmove, cheap next to the write).
   txn->records_.insert(0, header);
+  // On disk the record is a recovery put: the transaction's rows are already in memory
+  // (CommitPending writes them from there and deletes the record), so the record only
+  // has to be in the log, for the recovery that follows a crash before that. Kept out
+  // of the memtable it neither takes the rows' space twice nor, for a transaction too
+  // large to share a memtable with its own deletion, ends up in a table that every open
+  // would read. In memory there is no recovery, and ApplyPending must read it back.
+  WriteBatch batch;
+  if (in_memory()) {
+    batch.Put(PendingKey(txid), txn->records_);
+  } else {
+    batch.PutForRecovery(PendingKey(txid), txn->records_);
+  }
+  std::string().swap(txn->records_);  // copied into the batch
   Status s;
   {
     std::lock_guard<std::mutex> lock(pending_mutex_);
-    s = db_->Put(CommitWriteOptions(), PendingKey(txid), txn->records_);
+    s = db_->Write(CommitWriteOptions(), &batch);
   }
-  std::string().swap(txn->records_);  // written; only the batch is needed from now on
   return s.WithContext(context);
 }
 

@@ -230,7 +230,10 @@ class Store {
     uint32_t count_ = 0;
   };
   // WritePending for a PendingTransaction. The record's bytes are released once written;
-  // the batch stays for CommitPending.
+  // the batch stays for CommitPending. On disk the record is a recovery put
+  // (WriteBatch::PutForRecovery): in the log only, so neither reads nor ListPending see
+  // it until the store is next opened, after a crash before CommitPending or
+  // DiscardPending resolved it. In memory it is an ordinary record.
   Status WritePending(uint64_t txid, PendingTransaction* txn);
   // Commits pending transaction `txid` from `txn`, the PendingTransaction its
   // WritePending wrote (unchanged since): writes exactly what ApplyPending(txid) would,
@@ -242,7 +245,8 @@ class Store {
   // Deletes pending transaction `txid` unapplied (not synced: if it reappears after a
   // crash, recovery discards it again). OK if absent.
   Status DiscardPending(uint64_t txid);
-  // Ids of the pending records in the store, ascending.
+  // Ids of the pending records in the store, ascending: those of the batch overload of
+  // WritePending, and those a crash left (see the PendingTransaction overload).
   Status ListPending(std::vector<uint64_t>* txids);
 
   // Writes `batch` at once with CommitWriteOptions(), for stores with no main database

@@ -142,8 +142,15 @@ Status DBImpl::Recover(VersionEdit* edit, std::unique_lock<std::mutex>& lock) {
   }
   std::sort(logs.begin(), logs.end());
   SequenceNumber max_sequence = versions_->LastSequence();
+  RecoveryPuts recovery_puts;  // collected over every log, applied only if unresolved
   for (uint64_t number : logs) {
-    s = RecoverLogFile(number, edit, &max_sequence, lock);
+    s = RecoverLogFile(number, edit, &max_sequence, &recovery_puts, lock);
+    if (!s.ok()) return s;
+  }
+  if (!recovery_puts.empty()) {
+    MemTable mem(0, memtable_blocks_);
+    recovery_puts.AddTo(&mem);
+    s = WriteLevel0Table(mem, edit, lock);
     if (!s.ok()) return s;
   }
   versions_->SetLastSequence(max_sequence);
@@ -168,7 +175,8 @@ Status DBImpl::CheckTablesPresent(const std::vector<std::string>& children) {
 }
 
 Status DBImpl::RecoverLogFile(uint64_t log_number, VersionEdit* edit,
-                              SequenceNumber* max_sequence, std::unique_lock<std::mutex>& lock) {
+                              SequenceNumber* max_sequence, RecoveryPuts* recovery_puts,
+                              std::unique_lock<std::mutex>& lock) {
   std::string path = LogFileName(dbname_, log_number);
   std::unique_ptr<SequentialFile> file;
   Status s = env_->NewSequentialFile(path, &file);
@@ -180,7 +188,7 @@ Status DBImpl::RecoverLogFile(uint64_t log_number, VersionEdit* edit,
   auto mem = std::make_shared<MemTable>(0, memtable_blocks_);
   while (reader.ReadRecord(&record, &scratch)) {
     s = WriteBatchInternal::SetContents(&batch, record);
-    if (s.ok()) s = WriteBatchInternal::InsertInto(batch, mem.get());
+    if (s.ok()) s = WriteBatchInternal::InsertInto(batch, mem.get(), recovery_puts);
     if (!s.ok()) return Status::Corruption(path + ": " + s.message());
     SequenceNumber last = WriteBatchInternal::Sequence(batch) + batch.Count() - 1;
     if (batch.Count() > 0 && last > *max_sequence) *max_sequence = last;
@@ -216,6 +224,27 @@ Status DBImpl::SwitchToNewLog(std::unique_lock<std::mutex>& lock) {
   logfile_ = std::move(file);
   log_ = std::make_unique<log::Writer>(logfile_.get());
   logfile_number_ = number;
+  return recovery_puts_.empty() ? Status::OK() : CarryRecoveryPuts(lock);
+}
+
+Status DBImpl::CarryRecoveryPuts(std::unique_lock<std::mutex>& lock) {
+  // The old log is deleted once the memtable it backs is flushed, and with it the
+  // unresolved recovery puts it holds, which are in no memtable: they go into the new
+  // log first, synced (they may have come with a synced write, and the old log's
+  // deletion is not ordered after anything else in the new one).
+  WriteBatch batch;
+  recovery_puts_.AppendTo(&batch);
+  const SequenceNumber first = versions_->LastSequence() + 1;
+  WriteBatchInternal::SetSequence(&batch, first);
+  lock.unlock();
+  const std::string_view record = WriteBatchInternal::Contents(batch);
+  Status s = log_->AddRecord(record);
+  if (s.ok()) s = logfile_->Sync();
+  lock.lock();
+  if (!s.ok()) return s;
+  versions_->SetLastSequence(first + batch.Count() - 1);
+  counters_.log_bytes_written += record.size();
+  counters_.syncs++;
   return Status::OK();
 }
 
@@ -327,7 +356,7 @@ Status DBImpl::Write(const WriteOptions& options, WriteBatch* batch) {
     s = log_->AddRecord(record);
     if (s.ok() && w.sync) s = logfile_->Sync();
     bool log_failed = !s.ok();
-    if (s.ok()) s = WriteBatchInternal::InsertInto(*group, mem_.get());
+    if (s.ok()) s = WriteBatchInternal::InsertInto(*group, mem_.get(), &recovery_puts_);
     lock.lock();
     if (log_failed) RecordBackgroundError(s);
     if (s.ok()) versions_->SetLastSequence(last_sequence);

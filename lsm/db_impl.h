@@ -23,6 +23,7 @@
 #include "lsm/dbformat.h"
 #include "lsm/log_writer.h"
 #include "lsm/memtable.h"
+#include "lsm/recovery_puts.h"
 #include "lsm/table_cache.h"
 #include "lsm/version_set.h"
 
@@ -69,11 +70,14 @@ class DBImpl final : public DB {
   bool CaptureReadView(const ReadOptions& options, ReadView* view);
 
   Status Recover(VersionEdit* edit, std::unique_lock<std::mutex>& lock);
+  // Replays one log into level-0 tables; its recovery puts go to *recovery_puts.
   Status RecoverLogFile(uint64_t log_number, VersionEdit* edit, SequenceNumber* max_sequence,
-                        std::unique_lock<std::mutex>& lock);
+                        RecoveryPuts* recovery_puts, std::unique_lock<std::mutex>& lock);
   Status CheckTablesPresent(const std::vector<std::string>& children);
-  // Creates a new log file and makes it the target of writes.
+  // Creates a new log file and makes it the target of writes; the unresolved recovery
+  // puts go into it first (CarryRecoveryPuts). Write leader only.
   Status SwitchToNewLog(std::unique_lock<std::mutex>& lock);
+  Status CarryRecoveryPuts(std::unique_lock<std::mutex>& lock);
   // Writes mem to a new level-0 table (none if mem is empty) and adds it to edit.
   Status WriteLevel0Table(const MemTable& mem, VersionEdit* edit,
                           std::unique_lock<std::mutex>& lock);
@@ -129,6 +133,8 @@ class DBImpl final : public DB {
   std::unique_ptr<WritableFile> logfile_;
   std::unique_ptr<log::Writer> log_;
   uint64_t logfile_number_ = 0;
+  // Recovery puts written to the logs and not yet resolved; see SwitchToNewLog.
+  RecoveryPuts recovery_puts_;
 
   std::deque<Writer*> writers_;
   WriteBatch group_batch_;  // the leader's merged batch

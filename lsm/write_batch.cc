@@ -2,6 +2,7 @@
 
 #include "lsm/coding.h"
 #include "lsm/memtable.h"
+#include "lsm/recovery_puts.h"
 #include "lsm/write_batch_internal.h"
 
 namespace strata {
@@ -17,6 +18,14 @@ void WriteBatch::Clear() {
 uint32_t WriteBatch::Count() const { return DecodeFixed32(rep_.data() + 8); }
 
 void WriteBatch::Put(std::string_view key, std::string_view value) {
+  AppendPut(static_cast<char>(ValueType::kValue), key, value);
+}
+
+void WriteBatch::PutForRecovery(std::string_view key, std::string_view value) {
+  AppendPut(kRecoveryPutTag, key, value);
+}
+
+void WriteBatch::AppendPut(char tag, std::string_view key, std::string_view value) {
   if (key.size() > kMaxKeySize || value.size() > kMaxValueSize) {
     oversized_ = true;
     return;  // never encode a length that would not fit
@@ -25,7 +34,7 @@ void WriteBatch::Put(std::string_view key, std::string_view value) {
   // Type and key length in one append, then the value's length: a batch of 1000 puts
   // is built on the writer's thread, before any group commit can share the work.
   char header[1 + 5];
-  header[0] = static_cast<char>(ValueType::kValue);
+  header[0] = tag;
   char* end = EncodeVarint32(header + 1, static_cast<uint32_t>(key.size()));
   rep_.append(header, end - header);
   rep_.append(key.data(), key.size());
@@ -58,10 +67,18 @@ Status WriteBatch::Iterate(Handler* handler) const {
   input.remove_prefix(WriteBatchInternal::kHeaderSize);
   uint32_t found = 0;
   while (!input.empty()) {
-    auto type = static_cast<ValueType>(input[0]);
+    const char tag = input[0];
     input.remove_prefix(1);
     std::string_view key, value;
-    switch (type) {
+    if (tag == kRecoveryPutTag) {
+      if (!GetLengthPrefixed(&input, &key) || !GetLengthPrefixed(&input, &value)) {
+        return Status::Corruption("bad recovery put record in write batch");
+      }
+      handler->PutForRecovery(key, value);
+      found++;
+      continue;
+    }
+    switch (static_cast<ValueType>(tag)) {
       case ValueType::kValue:
         if (!GetLengthPrefixed(&input, &key) || !GetLengthPrefixed(&input, &value)) {
           return Status::Corruption("bad put record in write batch");
@@ -109,12 +126,22 @@ namespace {
 // views point into the batch, which outlives the insert.
 class MemTableInserter final : public WriteBatch::Handler {
  public:
-  MemTableInserter(SequenceNumber seq, MemTable* memtable) : seq_(seq), memtable_(memtable) {}
+  MemTableInserter(SequenceNumber seq, MemTable* memtable, RecoveryPuts* deferred)
+      : seq_(seq), memtable_(memtable), deferred_(deferred) {}
   void Put(std::string_view key, std::string_view value) override {
+    if (deferred_ != nullptr) deferred_->Resolve(key);
     Append(ValueType::kValue, key, value);
   }
   void Delete(std::string_view key) override {
+    if (deferred_ != nullptr) deferred_->Resolve(key);
     Append(ValueType::kDeletion, key, std::string_view());
+  }
+  void PutForRecovery(std::string_view key, std::string_view value) override {
+    if (deferred_ == nullptr) {
+      Append(ValueType::kValue, key, value);
+      return;
+    }
+    deferred_->Add(key, value, seq_++);
   }
   void Flush() {
     memtable_->AddGroup(pending_, pending_count_);
@@ -129,19 +156,21 @@ class MemTableInserter final : public WriteBatch::Handler {
 
   SequenceNumber seq_;
   MemTable* memtable_;
+  RecoveryPuts* deferred_;
   MemTableEntry pending_[MemTable::kGroupSize];
   size_t pending_count_ = 0;
 };
 
 }  // namespace
 
-Status WriteBatchInternal::InsertInto(const WriteBatch& batch, MemTable* memtable) {
+Status WriteBatchInternal::InsertInto(const WriteBatch& batch, MemTable* memtable,
+                                      RecoveryPuts* deferred) {
   SequenceNumber first = Sequence(batch);
   uint32_t count = batch.Count();
   if (first > kMaxSequenceNumber || (count > 0 && kMaxSequenceNumber - first < count - 1)) {
     return Status::Corruption("write batch sequence numbers exceed the maximum");
   }
-  MemTableInserter inserter(first, memtable);
+  MemTableInserter inserter(first, memtable, deferred);
   Status s = batch.Iterate(&inserter);
   // Even after an error: what was handed over is as inserted as the entries before it.
   inserter.Flush();

@@ -7,6 +7,13 @@
 namespace strata {
 
 class MemTable;
+class RecoveryPuts;
+
+// The batch record tag of a PutForRecovery. Never stored in a memtable or table, so it
+// lives outside ValueType, whose values are the tags of the other two records.
+constexpr char kRecoveryPutTag = 2;
+static_assert(kRecoveryPutTag != static_cast<char>(ValueType::kValue) &&
+              kRecoveryPutTag != static_cast<char>(ValueType::kDeletion));
 
 class WriteBatchInternal {
  public:
@@ -19,8 +26,11 @@ class WriteBatchInternal {
   // Corruption if contents is shorter than the header.
   static Status SetContents(WriteBatch* batch, std::string_view contents);
   // Inserts every record into memtable with consecutive sequence numbers starting at
-  // the batch's sequence.
-  static Status InsertInto(const WriteBatch& batch, MemTable* memtable);
+  // the batch's sequence. With `deferred`, recovery puts are recorded there instead of
+  // inserted (with the sequence numbers they take), and every put or delete resolves
+  // the deferred put of its key; without it they are inserted as puts.
+  static Status InsertInto(const WriteBatch& batch, MemTable* memtable,
+                           RecoveryPuts* deferred = nullptr);
 };
 
 }  // namespace strata

@@ -14,6 +14,7 @@
 #include "lsm/coding.h"
 #include "lsm/dbformat.h"
 #include "lsm/memtable.h"
+#include "lsm/recovery_puts.h"
 #include "lsm/write_batch_internal.h"
 
 namespace strata {
@@ -83,6 +84,107 @@ TEST(WriteBatchTest, ByteLayoutMatchesTheDocumentedFormat) {
   expected += 'd';
   EXPECT_EQ(WriteBatchInternal::Contents(batch), expected);
   EXPECT_EQ(WriteBatchInternal::Sequence(batch), 0x0102030405060708ull);
+}
+
+// A handler that does not tell recovery puts apart gets them as puts (what recovery
+// makes of them); one that does gets them as they are.
+TEST(WriteBatchTest, RecoveryPutsAreVisitedAsPutsUnlessTheHandlerTellsThemApart) {
+  WriteBatch batch;
+  batch.Put("a", "1");
+  batch.PutForRecovery("intent", "record");
+  batch.Delete("a");
+  EXPECT_EQ(batch.Count(), 3u);
+  EXPECT_EQ(Records(batch),
+            (std::vector<std::string>{"Put(a, 1)", "Put(intent, record)", "Delete(a)"}));
+
+  struct Distinguishing final : WriteBatch::Handler {
+    void Put(std::string_view k, std::string_view) override { calls.push_back("Put " + std::string(k)); }
+    void Delete(std::string_view k) override { calls.push_back("Delete " + std::string(k)); }
+    void PutForRecovery(std::string_view k, std::string_view v) override {
+      calls.push_back("PutForRecovery " + std::string(k) + "=" + std::string(v));
+    }
+    std::vector<std::string> calls;
+  } handler;
+  ASSERT_TRUE(batch.Iterate(&handler).ok());
+  EXPECT_EQ(handler.calls, (std::vector<std::string>{"Put a", "PutForRecovery intent=record",
+                                                      "Delete a"}));
+}
+
+TEST(WriteBatchTest, RecoveryPutLayoutIsAPutWithTagTwo) {
+  WriteBatch batch;
+  batch.PutForRecovery("k", "vv");
+  std::string expected(8, '\0');
+  PutFixed32(&expected, 1);
+  expected += "\x02\x01k\x02vv";
+  EXPECT_EQ(WriteBatchInternal::Contents(batch), expected);
+  WriteBatch oversized;
+  oversized.PutForRecovery(std::string(WriteBatch::kMaxKeySize + 1, 'k'), "v");
+  EXPECT_TRUE(oversized.oversized());
+  EXPECT_EQ(oversized.Count(), 0u);
+}
+
+// Without a RecoveryPuts a recovery put is inserted like a put; with one (a running DB,
+// or recovery replaying logs) it stays out of the memtable but takes its sequence
+// number, and the next put or delete of its key resolves it.
+TEST(WriteBatchTest, InsertIntoDefersRecoveryPutsOnlyWhenToldTo) {
+  WriteBatch batch;
+  batch.PutForRecovery("intent", "r1");  // seq 10
+  batch.Put("a", "a1");                  // seq 11
+  batch.PutForRecovery("other", "r2");   // seq 12
+  WriteBatchInternal::SetSequence(&batch, 10);
+
+  MemTable replayed;
+  ASSERT_TRUE(WriteBatchInternal::InsertInto(batch, &replayed).ok());
+  EXPECT_EQ(Lookup(replayed, "intent", 10), "r1");
+  EXPECT_EQ(Lookup(replayed, "other", 11), "ABSENT");
+  EXPECT_EQ(Lookup(replayed, "other", 12), "r2");
+
+  MemTable running;
+  RecoveryPuts deferred;
+  ASSERT_TRUE(WriteBatchInternal::InsertInto(batch, &running, &deferred).ok());
+  EXPECT_EQ(Lookup(running, "intent", kMaxSequenceNumber), "ABSENT");
+  EXPECT_EQ(Lookup(running, "other", kMaxSequenceNumber), "ABSENT");
+  EXPECT_EQ(Lookup(running, "a", 10), "ABSENT");
+  EXPECT_EQ(Lookup(running, "a", 11), "a1");  // the recovery put used seq 10
+  EXPECT_EQ(deferred.size(), 2u);
+  MemTable applied;
+  deferred.AddTo(&applied);
+  EXPECT_EQ(Lookup(applied, "intent", 9), "ABSENT");
+  EXPECT_EQ(Lookup(applied, "intent", 10), "r1");
+  EXPECT_EQ(Lookup(applied, "other", 11), "ABSENT");
+  EXPECT_EQ(Lookup(applied, "other", 12), "r2");
+
+  WriteBatch resolving;
+  resolving.Delete("intent");
+  resolving.Put("unrelated", "x");
+  WriteBatchInternal::SetSequence(&resolving, 13);
+  ASSERT_TRUE(WriteBatchInternal::InsertInto(resolving, &running, &deferred).ok());
+  WriteBatch left;
+  deferred.AppendTo(&left);
+  EXPECT_EQ(Records(left), std::vector<std::string>{"Put(other, r2)"});
+
+  WriteBatch overwriting;
+  overwriting.Put("other", "now");
+  WriteBatchInternal::SetSequence(&overwriting, 15);
+  ASSERT_TRUE(WriteBatchInternal::InsertInto(overwriting, &running, &deferred).ok());
+  EXPECT_TRUE(deferred.empty());
+}
+
+TEST(WriteBatchTest, ALaterRecoveryPutOfTheSameKeyReplacesTheEarlier) {
+  RecoveryPuts deferred;
+  deferred.Add("k", "first", 1);
+  deferred.Add("j", "other", 2);
+  deferred.Add("k", "second", 3);
+  WriteBatch batch;
+  deferred.AppendTo(&batch);
+  EXPECT_EQ(Records(batch), (std::vector<std::string>{"Put(j, other)", "Put(k, second)"}));
+  // Applied (what recovery does with the unresolved ones), each at its own sequence.
+  MemTable mem;
+  deferred.AddTo(&mem);
+  EXPECT_EQ(Lookup(mem, "j", 1), "ABSENT");
+  EXPECT_EQ(Lookup(mem, "j", 2), "other");
+  EXPECT_EQ(Lookup(mem, "k", 2), "ABSENT");
+  EXPECT_EQ(Lookup(mem, "k", 3), "second");
 }
 
 TEST(WriteBatchTest, BinaryAndEmptyKeysAndValuesSurvive) {
@@ -269,7 +371,7 @@ Status IterateContents(std::string_view contents, RecordingHandler* handler) {
 }
 
 TEST(WriteBatchTest, IterateRejectsUnknownRecordType) {
-  for (char type : {'\x02', '\x7f', '\x80', '\xff'}) {
+  for (char type : {'\x03', '\x7f', '\x80', '\xff'}) {
     RecordingHandler handler;
     std::string records = std::string("\x01\x01k\x01v", 5) + type + "\x01k";
     Status s = IterateContents(RawBatch(2, records), &handler);
