@@ -855,7 +855,7 @@ std::unique_ptr<Iterator> DBImpl::NewIterator(const ReadOptions& options) {
   ReadView view;
   if (!CaptureReadView(options, &view)) return NewEmptyIterator(ClosedError(dbname_));
   const BlockCacheFill fill =
-      options.fill_cache ? BlockCacheFill::kFill : BlockCacheFill::kDontFill;
+      options.fill_cache ? BlockCacheFill::kFillOnSecondRead : BlockCacheFill::kDontFill;
   std::vector<std::unique_ptr<Iterator>> children;
   std::vector<std::shared_ptr<const Table>> tables;
   // A memtable empty now holds nothing at view.sequence (entries are in it before their

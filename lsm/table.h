@@ -49,9 +49,11 @@ struct TableReadContext {
 
 // Whether data blocks a read brings in from the file are added to the block cache.
 // Compactions read each block once: filling the cache with them would evict the blocks
-// readers actually reuse. Point gets add a block on its second read within the cache's
-// admission window (Cache::InsertOnSecondOffer): random gets over far more data than the
-// cache holds read almost every block once.
+// readers actually reuse. The DB's gets and iterators add a block on its second read
+// within the cache's admission window (Cache::InsertOnSecondOffer): random gets or
+// short ranges over far more data than the cache holds read almost every block once,
+// and caching each one cost an insert, an eviction and a free per read. kFill (every
+// block at once) is for tests and tools.
 enum class BlockCacheFill { kFill, kFillOnSecondRead, kDontFill };
 
 // The read-ahead state of one table iterator. From the third block in a row it moves
