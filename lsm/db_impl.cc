@@ -103,6 +103,7 @@ Status DBImpl::Open() {
   for (int i = 0; i < std::max(1, options_.background_threads); i++) {
     background_threads_.emplace_back([this] { BackgroundThreadMain(); });
   }
+  last_write_micros_ = env_->NowMicros();
   if (versions_->NeedsCompaction()) background_work_.notify_all();
   return s;
 }
@@ -337,7 +338,10 @@ Status DBImpl::Write(const WriteOptions& options, WriteBatch* batch) {
   std::unique_lock<std::mutex> lock(mutex_);
   if (closed_) return ClosedError(dbname_);
   writers_.push_back(&w);
-  if (batch != nullptr) counters_.writes++;
+  if (batch != nullptr) {
+    counters_.writes++;
+    last_write_micros_ = env_->NowMicros();
+  }
   w.cv.wait(lock, [&] { return w.done || &w == writers_.front(); });
   if (w.done) return w.status;
 
@@ -464,13 +468,39 @@ void DBImpl::RecordBackgroundError(const Status& s) {
 bool DBImpl::HasBackgroundWork() const {
   if (!background_error_.ok()) return false;
   if (imm_ != nullptr && !flush_running_) return true;
-  return !compaction_running_ && (manual_compaction_ != nullptr || versions_->NeedsCompaction());
+  return !compaction_running_ &&
+         (manual_compaction_ != nullptr || versions_->NeedsCompaction(Idle()));
+}
+
+bool DBImpl::Idle() const {
+  const uint64_t delay = uint64_t{options_.idle_level0_compaction_millis} * 1000;
+  if (delay == 0) return false;
+  return settle_waiters_ > 0 || env_->NowMicros() - last_write_micros_ >= delay;
+}
+
+uint64_t DBImpl::IdleWorkDeadline() const {
+  if (options_.idle_level0_compaction_millis == 0 || !background_error_.ok() ||
+      versions_->current()->NumFiles(0) == 0) {
+    return 0;
+  }
+  return last_write_micros_ + uint64_t{options_.idle_level0_compaction_millis} * 1000;
 }
 
 void DBImpl::BackgroundThreadMain() {
   std::unique_lock<std::mutex> lock(mutex_);
   while (true) {
-    background_work_.wait(lock, [this] { return shutting_down_ || HasBackgroundWork(); });
+    if (!shutting_down_ && !HasBackgroundWork()) {
+      // Sleep until woken, or until level 0 becomes idle work. A deadline already
+      // past means that work waits for the running job, whose end wakes this thread.
+      const uint64_t deadline = IdleWorkDeadline();
+      const uint64_t now = env_->NowMicros();
+      if (deadline > now) {
+        background_work_.wait_for(lock, std::chrono::microseconds(deadline - now));
+      } else {
+        background_work_.wait(lock);
+      }
+      continue;
+    }
     if (shutting_down_) break;
     // Flushes first: writers may be waiting for the memtable slot.
     if (imm_ != nullptr && !flush_running_) {
@@ -511,7 +541,7 @@ void DBImpl::BackgroundCompaction(std::unique_lock<std::mutex>& lock) {
     }
     if (c != nullptr) manual->output_level = c->output_level();
   } else {
-    c = versions_->PickCompaction();
+    c = versions_->PickCompaction(Idle());
   }
   Status s;
   bool stopped_by_close = false;
@@ -949,10 +979,14 @@ Status DBImpl::CompactRange(const std::string_view* begin, const std::string_vie
 
 Status DBImpl::WaitForBackgroundWork() {
   std::unique_lock<std::mutex> lock(mutex_);
+  // A waiting caller makes the store idle at once: level 0 is compacted too.
+  settle_waiters_++;
+  background_work_.notify_all();
   background_work_done_.wait(lock, [this] {
     return shutting_down_ || !background_error_.ok() ||
            (!HasBackgroundWork() && !flush_running_ && !compaction_running_ && imm_ == nullptr);
   });
+  settle_waiters_--;
   if (!background_error_.ok()) return background_error_;
   if (shutting_down_) return ClosedError(dbname_);
   // Released readers may have left tables that no Version names any more.

@@ -91,6 +91,11 @@ class DBImpl final : public DB {
 
   void BackgroundThreadMain();
   bool HasBackgroundWork() const;
+  // Whether the store counts as idle (Options::idle_level0_compaction_millis): no write
+  // for that long, or someone in WaitForBackgroundWork.
+  bool Idle() const;
+  // When idle level-0 work becomes due, in NowMicros time; 0 if none is coming.
+  uint64_t IdleWorkDeadline() const;
   void FlushImmutableMemTable(std::unique_lock<std::mutex>& lock);
   void BackgroundCompaction(std::unique_lock<std::mutex>& lock);
   // Runs c (a trivial move or a merge) and installs its result.
@@ -168,6 +173,8 @@ class DBImpl final : public DB {
     int output_level = -1;  // where the last step wrote
   };
   ManualCompaction* manual_compaction_ = nullptr;
+  uint64_t last_write_micros_ = 0;  // when the last Write was queued (or the store opened)
+  int settle_waiters_ = 0;          // threads in WaitForBackgroundWork
   // Counters for GetStatistics: those of the write and compaction paths are guarded
   // by mutex_ (or updated by the write leader only); Get's are atomics.
   struct Counters {

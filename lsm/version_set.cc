@@ -245,7 +245,7 @@ uint64_t VersionSet::MaxBytesForLevel(int level) const {
   return bytes;
 }
 
-double VersionSet::CompactionScore(int* best_level) const {
+double VersionSet::CompactionScore(int* best_level, bool idle) const {
   double best = -1;
   if (best_level != nullptr) *best_level = -1;
   // The last level has nowhere to go.
@@ -254,6 +254,7 @@ double VersionSet::CompactionScore(int* best_level) const {
                                     options_.level0_compaction_trigger
                               : static_cast<double>(current_->LevelBytes(level)) /
                                     static_cast<double>(MaxBytesForLevel(level));
+    if (level == 0 && idle && current_->NumFiles(0) > 0) score = std::max(score, 1.0);
     if (score > best) {
       best = score;
       if (best_level != nullptr) *best_level = level;
@@ -278,9 +279,9 @@ uint64_t VersionSet::PendingCompactionBytes() const {
   return pending;
 }
 
-std::unique_ptr<Compaction> VersionSet::PickCompaction() {
+std::unique_ptr<Compaction> VersionSet::PickCompaction(bool idle) {
   int level;
-  if (CompactionScore(&level) < 1) return nullptr;
+  if (CompactionScore(&level, idle) < 1) return nullptr;
   std::vector<std::shared_ptr<const FileMetaData>> inputs;
   if (level == 0) {
     inputs = current_->files[0];

@@ -74,14 +74,16 @@ class VersionSet {
   // How urgently the current Version needs compaction: >= 1 means it does. Level 0
   // scores its table count against the trigger, deeper levels their size against
   // the level's target.
-  double CompactionScore(int* level) const;
-  bool NeedsCompaction() const { return CompactionScore(nullptr) >= 1; }
+  // idle: the store has had no writes for a while, and any level-0 table is worth
+  // compacting (Options::idle_level0_compaction_millis).
+  double CompactionScore(int* level, bool idle = false) const;
+  bool NeedsCompaction(bool idle = false) const { return CompactionScore(nullptr, idle) >= 1; }
   uint64_t MaxBytesForLevel(int level) const;
   // Bytes that compaction must still rewrite to bring every level under its target.
   uint64_t PendingCompactionBytes() const;
 
   // The most urgent compaction, or null if none is needed.
-  std::unique_ptr<Compaction> PickCompaction();
+  std::unique_ptr<Compaction> PickCompaction(bool idle = false);
   // A compaction of level's tables overlapping [begin, end], or null if none do. Its
   // output level is the next level below holding anything in the inputs' range.
   // With in_place, the tables are rewritten into their own level (for the last level,

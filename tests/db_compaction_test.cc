@@ -1084,6 +1084,65 @@ TEST(CompactionLifetimeTest, NewTablesStayClosedUntilRead) {
   EXPECT_GE(OpenTableFiles(dir.Join("db")), 1);
 }
 
+// Level 0 below its trigger is compacted once the store is idle: after
+// idle_level0_compaction_millis without a write, or at once for a caller of
+// WaitForBackgroundWork. With the delay at 0 and nobody waiting it stays.
+class IdleLevel0Test : public ::testing::Test {
+ protected:
+  // One flushed table in level 0, below the trigger of 4.
+  void OpenWithOneLevel0Table(uint32_t idle_millis) {
+    Options options = SmallTreeOptions(env_.get());
+    options.level0_compaction_trigger = 4;
+    options.idle_level0_compaction_millis = idle_millis;
+    ASSERT_TRUE(DB::Open(options, "/db", &db_).ok());
+    for (int i = 0; i < 50; i++) {
+      ASSERT_TRUE(db_->Put(WriteOptions(), NumberedKey(i), "value" + std::to_string(i)).ok());
+    }
+    ASSERT_TRUE(db_->Flush().ok());
+  }
+  int Level0Files() {
+    Statistics stats;
+    db_->GetStatistics(&stats);
+    return stats.levels[0].files;
+  }
+  void ExpectAllKeys() {
+    for (int i = 0; i < 50; i++) {
+      std::string value;
+      ASSERT_TRUE(db_->Get(ReadOptions(), NumberedKey(i), &value).ok());
+      EXPECT_EQ(value, "value" + std::to_string(i));
+    }
+  }
+
+  std::unique_ptr<Env> env_ = NewMemEnv();
+  std::unique_ptr<DB> db_;
+};
+
+TEST_F(IdleLevel0Test, AnIdleStoreCompactsLevel0BelowTheTrigger) {
+  ASSERT_NO_FATAL_FAILURE(OpenWithOneLevel0Table(50));
+  // Well past the delay; polled, so a slow machine only makes the test slower.
+  for (int i = 0; i < 200 && Level0Files() > 0; i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(Level0Files(), 0);
+  ExpectAllKeys();
+}
+
+TEST_F(IdleLevel0Test, WaitingForBackgroundWorkCompactsLevel0AtOnce) {
+  ASSERT_NO_FATAL_FAILURE(OpenWithOneLevel0Table(3600 * 1000));  // the timer never fires
+  ASSERT_EQ(Level0Files(), 1);
+  ASSERT_TRUE(db_->WaitForBackgroundWork().ok());
+  EXPECT_EQ(Level0Files(), 0);
+  ExpectAllKeys();
+}
+
+TEST_F(IdleLevel0Test, WithTheDelayAtZeroLevel0StaysBelowTheTrigger) {
+  ASSERT_NO_FATAL_FAILURE(OpenWithOneLevel0Table(0));
+  ASSERT_TRUE(db_->WaitForBackgroundWork().ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(Level0Files(), 1);
+  ExpectAllKeys();
+}
+
 // Gets pin the level-0 tables they read (TablePin): once a compaction has moved the
 // data out of level 0 and no Version names those tables, their files must be closed
 // and gone, and gets keep answering from the compaction's output.
@@ -1092,6 +1151,7 @@ TEST(CompactionLifetimeTest, PinnedLevel0TablesCloseWhenCompactedAway) {
   test::TempDir dir("strata-pinned-tables");
   Options options = SmallTreeOptions(Env::Default());
   options.level0_compaction_trigger = 100;  // level 0 stays until CompactRange
+  options.idle_level0_compaction_millis = 0;
   std::unique_ptr<DB> db;
   ASSERT_TRUE(DB::Open(options, dir.Join("db"), &db).ok());
   std::mt19937 rng(7);

@@ -57,7 +57,9 @@ class DB {
   // to the deepest level: overwritten versions no snapshot can see and deleted keys
   // are dropped from disk. Waits until done.
   virtual Status CompactRange(const std::string_view* begin, const std::string_view* end) = 0;
-  // Waits until no flush or compaction is pending or running.
+  // Waits until no flush or compaction is pending or running. The store counts as idle
+  // meanwhile, so level 0 is compacted too (Options::idle_level0_compaction_millis):
+  // it returns with the store as it settles when left alone.
   virtual Status WaitForBackgroundWork() = 0;
 
   // The engine's counters and the shape of the tree now.
