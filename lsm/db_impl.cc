@@ -473,22 +473,52 @@ bool DBImpl::HasBackgroundWork() const {
 }
 
 bool DBImpl::Idle() const {
-  const uint64_t delay = uint64_t{options_.idle_level0_compaction_millis} * 1000;
+  const uint64_t delay = uint64_t{options_.settle_after_idle_millis} * 1000;
   if (delay == 0) return false;
   return settle_waiters_ > 0 || env_->NowMicros() - last_write_micros_ >= delay;
 }
 
 uint64_t DBImpl::IdleWorkDeadline() const {
-  if (options_.idle_level0_compaction_millis == 0 || !background_error_.ok() ||
-      versions_->current()->NumFiles(0) == 0) {
+  if (options_.settle_after_idle_millis == 0 || !background_error_.ok() ||
+      (versions_->current()->NumFiles(0) == 0 && mem_->empty())) {
     return 0;
   }
-  return last_write_micros_ + uint64_t{options_.idle_level0_compaction_millis} * 1000;
+  return last_write_micros_ + uint64_t{options_.settle_after_idle_millis} * 1000;
+}
+
+bool DBImpl::IdleFlushDue() const {
+  // Only with the writer slot free (no write to wait for, nobody to wait behind) and no
+  // flush pending, so that taking the slot here never waits for this very thread.
+  return Idle() && background_error_.ok() && !shutting_down_ && writers_.empty() &&
+         imm_ == nullptr && !mem_->empty();
+}
+
+void DBImpl::SwitchMemTableWhileIdle(std::unique_lock<std::mutex>& lock) {
+  // Takes the writer slot like a write would (the queue is empty, so this is its
+  // front at once): only the front uses the log and the memtable. Writers arriving
+  // meanwhile queue behind and are woken below.
+  Writer slot(nullptr, false);
+  writers_.push_back(&slot);
+  Status s = SwitchToNewLog(lock);
+  if (s.ok()) {
+    imm_ = std::move(mem_);
+    mem_ = NewMemTable();
+  } else {
+    RecordBackgroundError(s);
+  }
+  writers_.pop_front();
+  if (!writers_.empty()) writers_.front()->cv.notify_one();
 }
 
 void DBImpl::BackgroundThreadMain() {
   std::unique_lock<std::mutex> lock(mutex_);
   while (true) {
+    if (!shutting_down_ && !HasBackgroundWork() && IdleFlushDue()) {
+      // An idle store also writes its memtable to a table (and level 0 then moves
+      // down): a read then searches no memtable, and the next open replays no log.
+      SwitchMemTableWhileIdle(lock);
+      continue;
+    }
     if (!shutting_down_ && !HasBackgroundWork()) {
       // Sleep until woken, or until level 0 becomes idle work. A deadline already
       // past means that work waits for the running job, whose end wakes this thread.
@@ -496,6 +526,11 @@ void DBImpl::BackgroundThreadMain() {
       const uint64_t now = env_->NowMicros();
       if (deadline > now) {
         background_work_.wait_for(lock, std::chrono::microseconds(deadline - now));
+      } else if (deadline != 0) {
+        // Due but blocked (a job running, a writer in the slot): look again later,
+        // since a write that ends a burst wakes no one.
+        background_work_.wait_for(lock,
+                                  std::chrono::milliseconds(options_.settle_after_idle_millis));
       } else {
         background_work_.wait(lock);
       }
@@ -984,7 +1019,8 @@ Status DBImpl::WaitForBackgroundWork() {
   background_work_.notify_all();
   background_work_done_.wait(lock, [this] {
     return shutting_down_ || !background_error_.ok() ||
-           (!HasBackgroundWork() && !flush_running_ && !compaction_running_ && imm_ == nullptr);
+           (!HasBackgroundWork() && !flush_running_ && !compaction_running_ &&
+            imm_ == nullptr && !IdleFlushDue());
   });
   settle_waiters_--;
   if (!background_error_.ok()) return background_error_;

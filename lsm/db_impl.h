@@ -91,11 +91,15 @@ class DBImpl final : public DB {
 
   void BackgroundThreadMain();
   bool HasBackgroundWork() const;
-  // Whether the store counts as idle (Options::idle_level0_compaction_millis): no write
+  // Whether the store counts as idle (Options::settle_after_idle_millis): no write
   // for that long, or someone in WaitForBackgroundWork.
   bool Idle() const;
-  // When idle level-0 work becomes due, in NowMicros time; 0 if none is coming.
+  // When idle work (memtable flush, level-0 compaction) becomes due, in NowMicros
+  // time; 0 if none is coming.
   uint64_t IdleWorkDeadline() const;
+  // Whether the background thread should now switch the memtable of an idle store.
+  bool IdleFlushDue() const;
+  void SwitchMemTableWhileIdle(std::unique_lock<std::mutex>& lock);
   void FlushImmutableMemTable(std::unique_lock<std::mutex>& lock);
   void BackgroundCompaction(std::unique_lock<std::mutex>& lock);
   // Runs c (a trivial move or a merge) and installs its result.

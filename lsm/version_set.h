@@ -75,7 +75,7 @@ class VersionSet {
   // scores its table count against the trigger, deeper levels their size against
   // the level's target.
   // idle: the store has had no writes for a while, and any level-0 table is worth
-  // compacting (Options::idle_level0_compaction_millis).
+  // compacting (Options::settle_after_idle_millis).
   double CompactionScore(int* level, bool idle = false) const;
   bool NeedsCompaction(bool idle = false) const { return CompactionScore(nullptr, idle) >= 1; }
   uint64_t MaxBytesForLevel(int level) const;

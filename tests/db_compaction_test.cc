@@ -1084,27 +1084,28 @@ TEST(CompactionLifetimeTest, NewTablesStayClosedUntilRead) {
   EXPECT_GE(OpenTableFiles(dir.Join("db")), 1);
 }
 
-// Level 0 below its trigger is compacted once the store is idle: after
-// idle_level0_compaction_millis without a write, or at once for a caller of
-// WaitForBackgroundWork. With the delay at 0 and nobody waiting it stays.
-class IdleLevel0Test : public ::testing::Test {
+// An idle store settles: after settle_after_idle_millis without a write, or at once
+// for a caller of WaitForBackgroundWork, it flushes its memtable and compacts level 0
+// below its trigger. With the delay at 0 neither happens.
+class IdleSettleTest : public ::testing::Test {
  protected:
-  // One flushed table in level 0, below the trigger of 4.
-  void OpenWithOneLevel0Table(uint32_t idle_millis) {
+  // 50 keys in the memtable, and with `flush` in one level-0 table (below the trigger).
+  void OpenWithOneLevel0Table(uint32_t idle_millis, bool flush = true) {
     Options options = SmallTreeOptions(env_.get());
     options.level0_compaction_trigger = 4;
-    options.idle_level0_compaction_millis = idle_millis;
+    options.settle_after_idle_millis = idle_millis;
     ASSERT_TRUE(DB::Open(options, "/db", &db_).ok());
     for (int i = 0; i < 50; i++) {
       ASSERT_TRUE(db_->Put(WriteOptions(), NumberedKey(i), "value" + std::to_string(i)).ok());
     }
-    ASSERT_TRUE(db_->Flush().ok());
+    if (flush) ASSERT_TRUE(db_->Flush().ok());
   }
-  int Level0Files() {
+  Statistics Stats() {
     Statistics stats;
     db_->GetStatistics(&stats);
-    return stats.levels[0].files;
+    return stats;
   }
+  int Level0Files() { return Stats().levels[0].files; }
   void ExpectAllKeys() {
     for (int i = 0; i < 50; i++) {
       std::string value;
@@ -1117,7 +1118,7 @@ class IdleLevel0Test : public ::testing::Test {
   std::unique_ptr<DB> db_;
 };
 
-TEST_F(IdleLevel0Test, AnIdleStoreCompactsLevel0BelowTheTrigger) {
+TEST_F(IdleSettleTest, AnIdleStoreCompactsLevel0BelowTheTrigger) {
   ASSERT_NO_FATAL_FAILURE(OpenWithOneLevel0Table(50));
   // Well past the delay; polled, so a slow machine only makes the test slower.
   for (int i = 0; i < 200 && Level0Files() > 0; i++) {
@@ -1127,7 +1128,7 @@ TEST_F(IdleLevel0Test, AnIdleStoreCompactsLevel0BelowTheTrigger) {
   ExpectAllKeys();
 }
 
-TEST_F(IdleLevel0Test, WaitingForBackgroundWorkCompactsLevel0AtOnce) {
+TEST_F(IdleSettleTest, WaitingForBackgroundWorkCompactsLevel0AtOnce) {
   ASSERT_NO_FATAL_FAILURE(OpenWithOneLevel0Table(3600 * 1000));  // the timer never fires
   ASSERT_EQ(Level0Files(), 1);
   ASSERT_TRUE(db_->WaitForBackgroundWork().ok());
@@ -1135,11 +1136,58 @@ TEST_F(IdleLevel0Test, WaitingForBackgroundWorkCompactsLevel0AtOnce) {
   ExpectAllKeys();
 }
 
-TEST_F(IdleLevel0Test, WithTheDelayAtZeroLevel0StaysBelowTheTrigger) {
+TEST_F(IdleSettleTest, AnIdleStoreFlushesItsMemtable) {
+  ASSERT_NO_FATAL_FAILURE(OpenWithOneLevel0Table(50, /*flush=*/false));
+  for (int i = 0; i < 200 && (Stats().flushes == 0 || Level0Files() > 0); i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const Statistics stats = Stats();
+  EXPECT_EQ(stats.flushes, 1u);
+  EXPECT_EQ(stats.levels[0].files, 0);
+  EXPECT_GE(stats.levels[1].files, 1);
+  ExpectAllKeys();
+  EXPECT_EQ(Stats().memtable_hits, 0u);  // every key came from a table
+}
+
+TEST_F(IdleSettleTest, WaitingForBackgroundWorkFlushesTheMemtableAtOnce) {
+  ASSERT_NO_FATAL_FAILURE(OpenWithOneLevel0Table(3600 * 1000, /*flush=*/false));
+  ASSERT_TRUE(db_->WaitForBackgroundWork().ok());
+  EXPECT_EQ(Stats().flushes, 1u);
+  EXPECT_EQ(Level0Files(), 0);
+  ExpectAllKeys();
+  EXPECT_EQ(Stats().memtable_hits, 0u);
+}
+
+// Writers that arrive while the background thread holds the writer slot for an idle
+// flush queue behind it and lose nothing.
+TEST_F(IdleSettleTest, WritesDuringIdleFlushesAllLand) {
+  ASSERT_NO_FATAL_FAILURE(OpenWithOneLevel0Table(1, /*flush=*/false));
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    for (int i = 50; i < 2000; i++) {
+      ASSERT_TRUE(db_->Put(WriteOptions(), NumberedKey(i), "value" + std::to_string(i)).ok());
+      if (i % 100 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    stop = true;
+  });
+  while (!stop) ASSERT_TRUE(db_->WaitForBackgroundWork().ok());
+  writer.join();
+  ASSERT_TRUE(db_->WaitForBackgroundWork().ok());
+  EXPECT_GT(Stats().flushes, 1u);
+  for (int i = 0; i < 2000; i++) {
+    std::string value;
+    ASSERT_TRUE(db_->Get(ReadOptions(), NumberedKey(i), &value).ok()) << i;
+    EXPECT_EQ(value, "value" + std::to_string(i));
+  }
+}
+
+TEST_F(IdleSettleTest, WithTheDelayAtZeroLevel0StaysBelowTheTrigger) {
   ASSERT_NO_FATAL_FAILURE(OpenWithOneLevel0Table(0));
+  ASSERT_TRUE(db_->Put(WriteOptions(), "in the memtable", "v").ok());
   ASSERT_TRUE(db_->WaitForBackgroundWork().ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_EQ(Level0Files(), 1);
+  EXPECT_EQ(Stats().flushes, 1u);  // the test's own Flush only
   ExpectAllKeys();
 }
 
@@ -1151,7 +1199,7 @@ TEST(CompactionLifetimeTest, PinnedLevel0TablesCloseWhenCompactedAway) {
   test::TempDir dir("strata-pinned-tables");
   Options options = SmallTreeOptions(Env::Default());
   options.level0_compaction_trigger = 100;  // level 0 stays until CompactRange
-  options.idle_level0_compaction_millis = 0;
+  options.settle_after_idle_millis = 0;
   std::unique_ptr<DB> db;
   ASSERT_TRUE(DB::Open(options, dir.Join("db"), &db).ok());
   std::mt19937 rng(7);

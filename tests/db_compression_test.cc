@@ -46,7 +46,7 @@ class DbCompressionTest : public testing::Test {
     options.env = env_.get();
     options.create_if_missing = true;
     options.compress_level0 = true;  // so flushes write the algorithm too
-    options.idle_level0_compaction_millis = 0;  // the level-0 tables stay until compacted
+    options.settle_after_idle_millis = 0;  // the level-0 tables stay until compacted
     options.compression_algorithm = algorithm;
     Status s = DB::Open(options, kDir, &db_);
     ASSERT_TRUE(s.ok()) << s.ToString();

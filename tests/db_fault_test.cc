@@ -132,8 +132,10 @@ struct WorkloadResult {
 
 // How the workload runs with the engine's background work. kConcurrent lets flushes and
 // compactions overlap the writes as they would in use; kSerialized waits for them after
-// every write and flush, so that two runs make the same calls in the same order (a
-// sweep whose coverage check needs the call count to be the same in every run).
+// every write and flush (each wait also settles the store: memtable flushed, level 0
+// compacted) and runs them on one thread, so that two runs make the same calls in the
+// same order (a sweep whose coverage check needs the call count to be the same in
+// every run).
 enum class Pacing { kConcurrent, kSerialized };
 
 // Open, kNumBatches batches (every fourth synced) with a Flush every kFlushEvery
@@ -154,7 +156,11 @@ WorkloadResult RunWorkload(FaultInjectionEnv* env, const CrashPlan& plan = {},
     PowerLoss(env, &db);
   };
 
-  Status s = DB::Open(FaultOptions(env), kDbPath, &db);
+  Options options = FaultOptions(env);
+  // Serialized: one background thread, so that a flush and a compaction never run at
+  // once and their order (and so the calls they make) is the same in every run.
+  if (pacing == Pacing::kSerialized) options.background_threads = 1;
+  Status s = DB::Open(options, kDbPath, &db);
   if (failed("Open", s)) crash();
   if (!s.ok()) return result;
   if (plan.after_batch == -1) {

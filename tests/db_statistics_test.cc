@@ -19,7 +19,7 @@ class DbStatisticsTest : public ::testing::Test {
     options_.create_if_missing = true;
     options_.write_buffer_size = 32 << 10;
     options_.level0_compaction_trigger = 100;  // keep tables in level 0 until asked
-    options_.idle_level0_compaction_millis = 0;
+    options_.settle_after_idle_millis = 0;
     options_.level0_slowdown_writes_trigger = 200;
     options_.level0_stop_writes_trigger = 300;
     ASSERT_TRUE(DB::Open(options_, "/stats", &db_).ok());

@@ -58,8 +58,8 @@ class DB {
   // are dropped from disk. Waits until done.
   virtual Status CompactRange(const std::string_view* begin, const std::string_view* end) = 0;
   // Waits until no flush or compaction is pending or running. The store counts as idle
-  // meanwhile, so level 0 is compacted too (Options::idle_level0_compaction_millis):
-  // it returns with the store as it settles when left alone.
+  // meanwhile (Options::settle_after_idle_millis), so its memtable is flushed and level
+  // 0 compacted too: it returns with the store as it settles when left alone.
   virtual Status WaitForBackgroundWork() = 0;
 
   // The engine's counters and the shape of the tree now.

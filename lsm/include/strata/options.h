@@ -90,12 +90,13 @@ struct Options {
   // target), which takes seconds; room for 20-36 tables keeps writers moving meanwhile.
   int level0_slowdown_writes_trigger = 20;  // ... that delay each write by 1 ms
   int level0_stop_writes_trigger = 36;      // ... that stop writes until compaction
-  // After this long without a write, level 0 is compacted into level 1 whatever its
-  // table count (0: never). Level-0 tables are written uncompressed and each one is a
-  // sorted run every read must also search; below the trigger they would otherwise stay
-  // until the next write burst: an idle store settles with none. A caller waiting in
-  // WaitForBackgroundWork makes the store idle at once (unless this is 0).
-  uint32_t idle_level0_compaction_millis = 1000;
+  // After this long without a write the store settles (0: never): the memtable is
+  // written to a table and level 0 is compacted into level 1 whatever its table count.
+  // Level-0 tables are written uncompressed and each one, like the memtable, is a
+  // sorted run every read must also search; below the trigger they would otherwise
+  // stay until the next write burst. A caller waiting in WaitForBackgroundWork makes
+  // the store idle at once (unless this is 0).
+  uint32_t settle_after_idle_millis = 1000;
   size_t max_bytes_for_level_base = 256u << 20;
   int max_bytes_for_level_multiplier = 10;
   // Compaction output is cut into tables of about this size.
