@@ -480,17 +480,24 @@ bool DBImpl::Idle() const {
 
 uint64_t DBImpl::IdleWorkDeadline() const {
   if (options_.settle_after_idle_millis == 0 || !background_error_.ok() ||
-      (versions_->current()->NumFiles(0) == 0 && mem_->empty())) {
+      (!versions_->NeedsCompaction(/*idle=*/true) && !IdleMemTableWorthFlushing())) {
     return 0;
   }
   return last_write_micros_ + uint64_t{options_.settle_after_idle_millis} * 1000;
+}
+
+bool DBImpl::IdleMemTableWorthFlushing() const {
+  // A memtable of a few writes stays: flushing it would make a tiny table, and moving
+  // that down would rewrite level 1 for it (see VersionSet::kIdleLevel0Ratio).
+  return !mem_->empty() &&
+         mem_->ApproximateMemoryUsage() >= options_.write_buffer_size / kIdleFlushFraction;
 }
 
 bool DBImpl::IdleFlushDue() const {
   // Only with the writer slot free (no write to wait for, nobody to wait behind) and no
   // flush pending, so that taking the slot here never waits for this very thread.
   return Idle() && background_error_.ok() && !shutting_down_ && writers_.empty() &&
-         imm_ == nullptr && !mem_->empty();
+         imm_ == nullptr && IdleMemTableWorthFlushing();
 }
 
 void DBImpl::SwitchMemTableWhileIdle(std::unique_lock<std::mutex>& lock) {

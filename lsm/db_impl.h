@@ -97,7 +97,10 @@ class DBImpl final : public DB {
   // When idle work (memtable flush, level-0 compaction) becomes due, in NowMicros
   // time; 0 if none is coming.
   uint64_t IdleWorkDeadline() const;
-  // Whether the background thread should now switch the memtable of an idle store.
+  // Whether the background thread should now switch the memtable of an idle store:
+  // idle, the writer slot free, and at least 1/kIdleFlushFraction of the write buffer.
+  static constexpr size_t kIdleFlushFraction = 8;
+  bool IdleMemTableWorthFlushing() const;
   bool IdleFlushDue() const;
   void SwitchMemTableWhileIdle(std::unique_lock<std::mutex>& lock);
   void FlushImmutableMemTable(std::unique_lock<std::mutex>& lock);

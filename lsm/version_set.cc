@@ -254,7 +254,14 @@ double VersionSet::CompactionScore(int* best_level, bool idle) const {
                                     options_.level0_compaction_trigger
                               : static_cast<double>(current_->LevelBytes(level)) /
                                     static_cast<double>(MaxBytesForLevel(level));
-    if (level == 0 && idle && current_->NumFiles(0) > 0) score = std::max(score, 1.0);
+    // Idle, level 0 moves down below its trigger too, but only with enough data that
+    // the rewrite of level 1 it costs (the part level 0 overlaps: all of it for random
+    // keys) is at most 16 times the data moved: a trickle of small writes stays in
+    // level 0 rather than rewriting level 1 after each pause.
+    if (level == 0 && idle && current_->NumFiles(0) > 0 &&
+        current_->LevelBytes(0) * kIdleLevel0Ratio >= current_->LevelBytes(1)) {
+      score = std::max(score, 1.0);
+    }
     if (score > best) {
       best = score;
       if (best_level != nullptr) *best_level = level;

@@ -74,8 +74,10 @@ class VersionSet {
   // How urgently the current Version needs compaction: >= 1 means it does. Level 0
   // scores its table count against the trigger, deeper levels their size against
   // the level's target.
-  // idle: the store has had no writes for a while, and any level-0 table is worth
-  // compacting (Options::settle_after_idle_millis).
+  // idle: the store has had no writes for a while (Options::settle_after_idle_millis),
+  // and level 0 is worth compacting below its trigger if it holds at least
+  // 1/kIdleLevel0Ratio of level 1's bytes.
+  static constexpr uint64_t kIdleLevel0Ratio = 16;
   double CompactionScore(int* level, bool idle = false) const;
   bool NeedsCompaction(bool idle = false) const { return CompactionScore(nullptr, idle) >= 1; }
   uint64_t MaxBytesForLevel(int level) const;

@@ -1181,6 +1181,39 @@ TEST_F(IdleSettleTest, WritesDuringIdleFlushesAllLand) {
   }
 }
 
+// Settling must not turn a trickle of writes into rewrites of level 1: a memtable of a
+// few writes stays unflushed, and a small level-0 table stays above a large level 1.
+TEST_F(IdleSettleTest, ATrickleOfWritesIsLeftWhereItIs) {
+  Options options;
+  options.env = env_.get();
+  options.create_if_missing = true;
+  options.write_buffer_size = 256 << 10;
+  options.settle_after_idle_millis = 3600 * 1000;  // only the waits below settle
+  ASSERT_TRUE(DB::Open(options, "/db", &db_).ok());
+  std::mt19937 rng(3);
+  for (int i = 0; i < 20000; i++) {
+    ASSERT_TRUE(db_->Put(WriteOptions(), NumberedKey(i), RandomBytes(rng, 100)).ok());
+  }
+  // A big burst, settled: into level 1, but for the burst's last memtable if that was
+  // small next to level 1.
+  ASSERT_TRUE(db_->WaitForBackgroundWork().ok());
+  const int level0_after_burst = Level0Files();
+  ASSERT_LE(level0_after_burst, 1);
+  ASSERT_GT(Stats().levels[1].bytes, 1u << 20);
+  const uint64_t flushes = Stats().flushes;
+
+  ASSERT_TRUE(db_->Put(WriteOptions(), "trickle", "1").ok());
+  ASSERT_TRUE(db_->WaitForBackgroundWork().ok());
+  EXPECT_EQ(Stats().flushes, flushes);  // the memtable keeps the one write
+
+  ASSERT_TRUE(db_->Flush().ok());  // a tiny level-0 table
+  ASSERT_TRUE(db_->WaitForBackgroundWork().ok());
+  EXPECT_EQ(Level0Files(), level0_after_burst + 1);
+  std::string value;
+  ASSERT_TRUE(db_->Get(ReadOptions(), "trickle", &value).ok());
+  EXPECT_EQ(value, "1");
+}
+
 TEST_F(IdleSettleTest, WithTheDelayAtZeroLevel0StaysBelowTheTrigger) {
   ASSERT_NO_FATAL_FAILURE(OpenWithOneLevel0Table(0));
   ASSERT_TRUE(db_->Put(WriteOptions(), "in the memtable", "v").ok());

@@ -91,7 +91,9 @@ struct Options {
   int level0_slowdown_writes_trigger = 20;  // ... that delay each write by 1 ms
   int level0_stop_writes_trigger = 36;      // ... that stop writes until compaction
   // After this long without a write the store settles (0: never): the memtable is
-  // written to a table and level 0 is compacted into level 1 whatever its table count.
+  // written to a table and level 0 is compacted into level 1 whatever its table count,
+  // if they are big enough to be worth it (a memtable of 1/8 of write_buffer_size, a
+  // level 0 of 1/16 of level 1's bytes: a trickle of writes rewrites nothing).
   // Level-0 tables are written uncompressed and each one, like the memtable, is a
   // sorted run every read must also search; below the trigger they would otherwise
   // stay until the next write burst. A caller waiting in WaitForBackgroundWork makes
