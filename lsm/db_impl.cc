@@ -100,10 +100,10 @@ Status DBImpl::Open() {
     return s;
   }
   DeleteObsoleteFiles(lock);
+  last_write_micros_ = SteadyMicros();  // idle time counts from the open
   for (int i = 0; i < std::max(1, options_.background_threads); i++) {
     background_threads_.emplace_back([this] { BackgroundThreadMain(); });
   }
-  last_write_micros_ = env_->NowMicros();
   if (versions_->NeedsCompaction()) background_work_.notify_all();
   return s;
 }
@@ -340,7 +340,7 @@ Status DBImpl::Write(const WriteOptions& options, WriteBatch* batch) {
   writers_.push_back(&w);
   if (batch != nullptr) {
     counters_.writes++;
-    last_write_micros_ = env_->NowMicros();
+    last_write_micros_ = SteadyMicros();
   }
   w.cv.wait(lock, [&] { return w.done || &w == writers_.front(); });
   if (w.done) return w.status;
@@ -364,6 +364,12 @@ Status DBImpl::Write(const WriteOptions& options, WriteBatch* batch) {
     lock.lock();
     if (log_failed) RecordBackgroundError(s);
     if (s.ok()) versions_->SetLastSequence(last_sequence);
+    // A background thread asleep with no deadline learns that idle settling may now be
+    // coming (once: it then sleeps with one).
+    if (untimed_sleepers_ > 0 && options_.settle_after_idle_millis > 0 &&
+        IdleMemTableWorthFlushing()) {
+      background_work_.notify_all();
+    }
     counters_.write_groups++;
     counters_.log_bytes_written += record.size();
     counters_.user_bytes_written += record.size() - WriteBatchInternal::kHeaderSize;
@@ -472,10 +478,18 @@ bool DBImpl::HasBackgroundWork() const {
          (manual_compaction_ != nullptr || versions_->NeedsCompaction(Idle()));
 }
 
+// The idle timer's clock: steady, so that a wall-clock step neither starts settling
+// during a burst of writes nor puts it off for hours.
+uint64_t DBImpl::SteadyMicros() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
+
 bool DBImpl::Idle() const {
   const uint64_t delay = uint64_t{options_.settle_after_idle_millis} * 1000;
   if (delay == 0) return false;
-  return settle_waiters_ > 0 || env_->NowMicros() - last_write_micros_ >= delay;
+  return settle_waiters_ > 0 || SteadyMicros() - last_write_micros_ >= delay;
 }
 
 uint64_t DBImpl::IdleWorkDeadline() const {
@@ -530,7 +544,7 @@ void DBImpl::BackgroundThreadMain() {
       // Sleep until woken, or until level 0 becomes idle work. A deadline already
       // past means that work waits for the running job, whose end wakes this thread.
       const uint64_t deadline = IdleWorkDeadline();
-      const uint64_t now = env_->NowMicros();
+      const uint64_t now = SteadyMicros();
       if (deadline > now) {
         background_work_.wait_for(lock, std::chrono::microseconds(deadline - now));
       } else if (deadline != 0) {
@@ -539,7 +553,11 @@ void DBImpl::BackgroundThreadMain() {
         background_work_.wait_for(lock,
                                   std::chrono::milliseconds(options_.settle_after_idle_millis));
       } else {
+        // Nothing due: a write that gives the memtable enough to flush wakes this wait
+        // (Write), so that the idle timer starts.
+        untimed_sleepers_++;
         background_work_.wait(lock);
+        untimed_sleepers_--;
       }
       continue;
     }

@@ -94,7 +94,8 @@ class DBImpl final : public DB {
   // Whether the store counts as idle (Options::settle_after_idle_millis): no write
   // for that long, or someone in WaitForBackgroundWork.
   bool Idle() const;
-  // When idle work (memtable flush, level-0 compaction) becomes due, in NowMicros
+  static uint64_t SteadyMicros();
+  // When idle work (memtable flush, level-0 compaction) becomes due, in SteadyMicros
   // time; 0 if none is coming.
   uint64_t IdleWorkDeadline() const;
   // Whether the background thread should now switch the memtable of an idle store:
@@ -180,8 +181,9 @@ class DBImpl final : public DB {
     int output_level = -1;  // where the last step wrote
   };
   ManualCompaction* manual_compaction_ = nullptr;
-  uint64_t last_write_micros_ = 0;  // when the last Write was queued (or the store opened)
+  uint64_t last_write_micros_ = 0;  // SteadyMicros() of the last Write queued, or of Open
   int settle_waiters_ = 0;          // threads in WaitForBackgroundWork
+  int untimed_sleepers_ = 0;        // background threads asleep with no idle deadline
   // Counters for GetStatistics: those of the write and compaction paths are guarded
   // by mutex_ (or updated by the write leader only); Get's are atomics.
   struct Counters {

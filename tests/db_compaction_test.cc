@@ -1095,6 +1095,9 @@ class IdleSettleTest : public ::testing::Test {
     options.level0_compaction_trigger = 4;
     options.settle_after_idle_millis = idle_millis;
     ASSERT_TRUE(DB::Open(options, "/db", &db_).ok());
+    // The background threads go to sleep with nothing due: the writes below must wake
+    // them for the idle timer to start.
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
     for (int i = 0; i < 50; i++) {
       ASSERT_TRUE(db_->Put(WriteOptions(), NumberedKey(i), "value" + std::to_string(i)).ok());
     }
