@@ -452,16 +452,22 @@ Status DBImpl::MakeRoomForWrite(bool force, std::unique_lock<std::mutex>& lock) 
       counters_.stops++;
       continue;
     }
-    Status s = SwitchToNewLog(lock);
-    if (!s.ok()) {
-      RecordBackgroundError(s);
-      return s;
-    }
-    imm_ = std::move(mem_);
-    mem_ = NewMemTable();
+    Status s = SwitchMemTable(lock);
+    if (!s.ok()) return s;
     force = false;
     background_work_.notify_all();
   }
+}
+
+Status DBImpl::SwitchMemTable(std::unique_lock<std::mutex>& lock) {
+  Status s = SwitchToNewLog(lock);
+  if (!s.ok()) {
+    RecordBackgroundError(s);
+    return s;
+  }
+  imm_ = std::move(mem_);
+  mem_ = NewMemTable();
+  return Status::OK();
 }
 
 void DBImpl::RecordBackgroundError(const Status& s) {
@@ -520,13 +526,7 @@ void DBImpl::SwitchMemTableWhileIdle(std::unique_lock<std::mutex>& lock) {
   // meanwhile queue behind and are woken below.
   Writer slot(nullptr, false);
   writers_.push_back(&slot);
-  Status s = SwitchToNewLog(lock);
-  if (s.ok()) {
-    imm_ = std::move(mem_);
-    mem_ = NewMemTable();
-  } else {
-    RecordBackgroundError(s);
-  }
+  SwitchMemTable(lock);  // a failure is recorded as the background error
   writers_.pop_front();
   if (!writers_.empty()) writers_.front()->cv.notify_one();
 }

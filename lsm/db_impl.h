@@ -78,6 +78,9 @@ class DBImpl final : public DB {
   // puts go into it first (CarryRecoveryPuts). Write leader only.
   Status SwitchToNewLog(std::unique_lock<std::mutex>& lock);
   Status CarryRecoveryPuts(std::unique_lock<std::mutex>& lock);
+  // A new log, and the memtable becomes imm_ (which must be null). A failure becomes
+  // the background error. Write leader (or holder of the writer slot) only.
+  Status SwitchMemTable(std::unique_lock<std::mutex>& lock);
   // Writes mem to a new level-0 table (none if mem is empty) and adds it to edit.
   Status WriteLevel0Table(const MemTable& mem, VersionEdit* edit,
                           std::unique_lock<std::mutex>& lock);

@@ -112,10 +112,11 @@ struct Options {
 struct ReadOptions {
   // Read as of this snapshot; nullptr = the latest committed state.
   const Snapshot* snapshot = nullptr;
-  // Whether data blocks an iterator reads from table files join the block cache. A scan
-  // of more data than the cache holds would only evict the blocks gets reuse, and pay
-  // an insert and an eviction per block: set false for such scans. Blocks already
-  // cached are used either way; gets always fill.
+  // Whether data blocks an iterator reads from table files may join the block cache: a
+  // block joins on its second read within the cache's admission window, as for gets
+  // (Cache::InsertOnSecondOffer). A scan of more data than the cache holds would only
+  // evict the blocks gets reuse: set false for such scans. Blocks already cached are
+  // used either way.
   bool fill_cache = true;
 };
 
