@@ -205,6 +205,9 @@ Status VersionSet::LogAndApply(VersionEdit* edit, std::unique_lock<std::mutex>& 
     }
     current_ = next;
     versions_in_use_.push_back(current_);
+    for (int level = 0; level < kNumLevels; level++) {
+      if (current_->NumFiles(level) == 0) draining_[level] = false;
+    }
     if (edit->log_number()) log_number_ = *edit->log_number();
   } else if (new_file != nullptr) {
     new_file->Close();
@@ -262,12 +265,32 @@ double VersionSet::CompactionScore(int* best_level, bool idle) const {
         current_->LevelBytes(0) * kIdleLevel0Ratio >= current_->LevelBytes(1)) {
       score = std::max(score, 1.0);
     }
+    if (level > 0 && idle && IdleDrainDue(level)) score = std::max(score, 1.0);
     if (score > best) {
       best = score;
       if (best_level != nullptr) *best_level = level;
     }
   }
   return best;
+}
+
+// The drain rewrites the next level, at most multiplier / kIdleDrainFullness times the
+// bytes moved (4 with the default multiplier of 10): less than the ~multiplier times
+// that moving them down by size would cost, and only for a level unusually full next
+// to the one below it, as when a store stopped growing between two level targets.
+// Levels 1.. only: level 0 has its own idle rule (CompactionScore). The level it
+// drains into is the next one holding data: an empty level between them takes the
+// tables by trivial moves and then drains on.
+bool VersionSet::IdleDrainDue(int level) const {
+  if (current_->NumFiles(level) == 0) return false;
+  for (int below = level + 1; below < kNumLevels; below++) {
+    if (current_->NumFiles(below) == 0) continue;
+    return draining_[level] ||
+           static_cast<double>(current_->LevelBytes(level)) *
+                   options_.max_bytes_for_level_multiplier >=
+               kIdleDrainFullness * static_cast<double>(current_->LevelBytes(below));
+  }
+  return false;  // the deepest data has nowhere to go
 }
 
 uint64_t VersionSet::PendingCompactionBytes() const {
@@ -289,6 +312,7 @@ uint64_t VersionSet::PendingCompactionBytes() const {
 std::unique_ptr<Compaction> VersionSet::PickCompaction(bool idle) {
   int level;
   if (CompactionScore(&level, idle) < 1) return nullptr;
+  if (level > 0 && idle && IdleDrainDue(level)) draining_[level] = true;
   std::vector<std::shared_ptr<const FileMetaData>> inputs;
   if (level == 0) {
     inputs = current_->files[0];

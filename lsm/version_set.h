@@ -74,10 +74,17 @@ class VersionSet {
   // How urgently the current Version needs compaction: >= 1 means it does. Level 0
   // scores its table count against the trigger, deeper levels their size against
   // the level's target.
-  // idle: the store has had no writes for a while (Options::settle_after_idle_millis),
-  // and level 0 is worth compacting below its trigger if it holds at least
-  // 1/kIdleLevel0Ratio of level 1's bytes.
+  // idle: the store has had no writes for a while (Options::settle_after_idle_millis).
+  // Then level 0 is worth compacting below its trigger if it holds at least
+  // 1/kIdleLevel0Ratio of level 1's bytes, and a deeper level is drained into the next
+  // (IdleDrainDue).
   static constexpr uint64_t kIdleLevel0Ratio = 16;
+  // An idle level >= 1 holding at least kIdleDrainFullness times its share in a steady
+  // tree (1/max_bytes_for_level_multiplier) of the bytes of the next level with data
+  // moves down whole, one table per compaction, so that reads merge one sorted run
+  // fewer. Once begun, the drain goes on in later idle periods until the level is
+  // empty, even after the ratio fell below the bound by the moves themselves.
+  static constexpr double kIdleDrainFullness = 2.5;
   double CompactionScore(int* level, bool idle = false) const;
   bool NeedsCompaction(bool idle = false) const { return CompactionScore(nullptr, idle) >= 1; }
   uint64_t MaxBytesForLevel(int level) const;
@@ -122,6 +129,9 @@ class VersionSet {
   // Where the next size-triggered compaction of each level starts (round robin over
   // the key space, so every part of a level gets compacted in turn).
   std::string compact_pointer_[kNumLevels];
+  // Levels whose idle drain has begun (kIdleDrainFullness); cleared when they are empty.
+  bool draining_[kNumLevels] = {};
+  bool IdleDrainDue(int level) const;
 
   std::shared_ptr<const Version> current_;
   // Every Version handed out, to know which tables readers may still use.

@@ -31,6 +31,7 @@
 #include "lsm/log_reader.h"
 #include "lsm/table.h"
 #include "lsm/version_edit.h"
+#include "lsm/version_set.h"
 #include "strata/db.h"
 #include "strata/env.h"
 #include "tests/support/temp_dir.h"
@@ -550,6 +551,9 @@ class CompactionShapeTest : public ::testing::TestWithParam<EnvKind> {
 // left behind by the last compaction). Then the data reads back after reopen.
 TEST_P(CompactionShapeTest, LevelsAreSortedDisjointRunsUnderTheirTargets) {
   Options options = SmallTreeOptions(location_.env());
+  // The shape size targets give: idle settling (IdleSettleTest, IdleDrainTest) would
+  // merge the small deepest levels the workload leaves.
+  options.settle_after_idle_millis = 0;
   std::unique_ptr<DB> db;
   ASSERT_TRUE(DB::Open(options, location_.path(), &db).ok());
   std::mt19937 rng(5);
@@ -1101,7 +1105,9 @@ class IdleSettleTest : public ::testing::Test {
     for (int i = 0; i < 50; i++) {
       ASSERT_TRUE(db_->Put(WriteOptions(), NumberedKey(i), "value" + std::to_string(i)).ok());
     }
-    if (flush) ASSERT_TRUE(db_->Flush().ok());
+    if (flush) {
+      ASSERT_TRUE(db_->Flush().ok());
+    }
   }
   Statistics Stats() {
     Statistics stats;
@@ -1225,6 +1231,113 @@ TEST_F(IdleSettleTest, WithTheDelayAtZeroLevel0StaysBelowTheTrigger) {
   EXPECT_EQ(Level0Files(), 1);
   EXPECT_EQ(Stats().flushes, 1u);  // the test's own Flush only
   ExpectAllKeys();
+}
+
+// An idle level holding at least kIdleDrainFullness / multiplier of the next level's
+// bytes (a quarter here) drains into it, so that reads merge one sorted run fewer; a
+// smaller one stays.
+class IdleDrainTest : public ::testing::Test {
+ protected:
+  // The deepest level holds `deep_keys` keys (the even ones), level 1 `upper_keys` of
+  // the odd ones in between, every value 100 random bytes, level 1 in several tables.
+  // The store is then open with only WaitForBackgroundWork to make it idle.
+  void OpenWithTwoRuns(int deep_keys, int upper_keys) {
+    std::mt19937 rng(11);
+    Options options = SmallTreeOptions(env_.get());
+    options.max_bytes_for_level_multiplier = kMultiplier;
+    options.settle_after_idle_millis = 0;
+    options.max_bytes_for_level_base = 1;  // everything moves down to the deepest level
+    ASSERT_TRUE(DB::Open(options, "/db", &db_).ok());
+    for (int i = 0; i < deep_keys; i++) {
+      ASSERT_TRUE(db_->Put(WriteOptions(), NumberedKey(2 * i), RandomBytes(rng, 100)).ok());
+    }
+    ASSERT_TRUE(db_->CompactRange(nullptr, nullptr).ok());
+    ASSERT_TRUE(db_->WaitForBackgroundWork().ok());
+    db_.reset();
+
+    options.max_bytes_for_level_base = 1 << 30;  // level 1 keeps what it gets
+    options.level0_compaction_trigger = 1;       // and level 0 keeps nothing
+    ASSERT_TRUE(DB::Open(options, "/db", &db_).ok());
+    for (int i = 0; i < upper_keys; i++) {
+      ASSERT_TRUE(db_->Put(WriteOptions(), NumberedKey(2 * i + 1), RandomBytes(rng, 100)).ok());
+    }
+    ASSERT_TRUE(db_->Flush().ok());
+    ASSERT_TRUE(db_->WaitForBackgroundWork().ok());
+    db_.reset();
+
+    options.settle_after_idle_millis = 3600 * 1000;  // idle only for a waiting caller
+    ASSERT_TRUE(DB::Open(options, "/db", &db_).ok());
+    const Statistics stats = Stats();
+    ASSERT_EQ(stats.levels[0].files, 0);
+    ASSERT_GE(stats.levels[1].files, 4);
+    deep_level_ = DeepestLevel(stats);
+    ASSERT_GE(deep_level_, 2);
+    for (int level = 2; level < deep_level_; level++) {
+      ASSERT_EQ(stats.levels[level].files, 0);
+    }
+    model_keys_ = deep_keys + upper_keys;
+  }
+  Statistics Stats() {
+    Statistics stats;
+    db_->GetStatistics(&stats);
+    return stats;
+  }
+  static int DeepestLevel(const Statistics& stats) {
+    int deepest = -1;
+    for (int level = 0; level < kStatisticsLevels; level++) {
+      if (stats.levels[level].files > 0) deepest = level;
+    }
+    return deepest;
+  }
+  void ExpectEveryKeyOnce() {
+    std::unique_ptr<Iterator> it = db_->NewIterator(ReadOptions());
+    int count = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) count++;
+    ASSERT_TRUE(it->status().ok());
+    EXPECT_EQ(count, model_keys_);
+  }
+
+  // Whether level 1's bytes reach the drain's bound against the deepest level's.
+  bool AtDrainBound(const Statistics& stats) const {
+    return static_cast<double>(stats.levels[1].bytes) * kMultiplier >=
+           VersionSet::kIdleDrainFullness * static_cast<double>(stats.levels[deep_level_].bytes);
+  }
+
+  static constexpr int kMultiplier = 10;
+  std::unique_ptr<Env> env_ = NewMemEnv();
+  std::unique_ptr<DB> db_;
+  int deep_level_ = -1;
+  int model_keys_ = 0;
+};
+
+// Level 1 starts at the bound, but moving half of it would bring it below: draining it
+// whole needs the drain to go on once begun.
+TEST_F(IdleDrainTest, AnIdleLevelOfAQuarterOfTheNextDrainsWhole) {
+  ASSERT_NO_FATAL_FAILURE(OpenWithTwoRuns(2000, 700));
+  const Statistics before = Stats();
+  ASSERT_TRUE(AtDrainBound(before));
+  Statistics half_moved = before;
+  half_moved.levels[1].bytes /= 2;
+  half_moved.levels[deep_level_].bytes += before.levels[1].bytes / 2;
+  ASSERT_FALSE(AtDrainBound(half_moved));
+
+  ASSERT_TRUE(db_->WaitForBackgroundWork().ok());
+  const Statistics after = Stats();
+  for (int level = 0; level < deep_level_; level++) EXPECT_EQ(after.levels[level].files, 0);
+  EXPECT_GT(after.compactions, before.compactions);
+  ExpectEveryKeyOnce();
+}
+
+TEST_F(IdleDrainTest, ASmallLevelStaysAboveALargeOne) {
+  ASSERT_NO_FATAL_FAILURE(OpenWithTwoRuns(4000, 500));
+  const Statistics before = Stats();
+  ASSERT_FALSE(AtDrainBound(before));
+
+  ASSERT_TRUE(db_->WaitForBackgroundWork().ok());
+  const Statistics after = Stats();
+  EXPECT_EQ(after.levels[1].files, before.levels[1].files);
+  EXPECT_EQ(after.compactions, before.compactions);
+  ExpectEveryKeyOnce();
 }
 
 // Gets pin the level-0 tables they read (TablePin): once a compaction has moved the
