@@ -48,6 +48,17 @@ Block::Block(std::string contents) : data_(std::move(contents)) {
   }
 }
 
+void Block::Recycle(std::shared_ptr<const Block>* block, std::string* spare) {
+  // use_count() == 1 cannot be a stale answer here: another owner could only come from
+  // a copy of a reference we would then not be the only one to hold.
+  if (*block != nullptr && block->use_count() == 1 &&
+      (*block)->data_.capacity() <= kMaxRecycledCapacity) {
+    // Made non-const by make_shared<Block>, and unreachable by anyone else.
+    spare->swap(const_cast<Block&>(**block).data_);
+  }
+  block->reset();
+}
+
 Status Block::Check() {
   if (data_.size() < sizeof(uint32_t)) return Status::Corruption("block too short");
   if (data_.size() > std::numeric_limits<uint32_t>::max()) {

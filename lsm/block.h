@@ -40,11 +40,18 @@ class Block {
   // was built in). The Block and the comparator must outlive it.
   std::unique_ptr<Iterator> NewIterator(const Comparator* comparator) const;
 
+  // Drops one reference to a block made with std::make_shared<Block>. If it was the
+  // last (nobody else, the block cache included, can reach the block), the block's
+  // buffer goes to *spare (unless over kMaxRecycledCapacity), so that the next block
+  // read can decompress into it: no allocation and no zero-filling per block.
+  static constexpr size_t kMaxRecycledCapacity = 64 * 1024;
+  static void Recycle(std::shared_ptr<const Block>* block, std::string* spare);
+
  private:
   friend class BlockIterator;
   Status Check();
 
-  const std::string data_;
+  std::string data_;  // never changed but by Recycle, once no one reads the block
   uint32_t restarts_offset_ = 0;  // where the restart array starts
   uint32_t num_restarts_ = 0;
   uint32_t num_entries_ = 0;

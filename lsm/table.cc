@@ -83,7 +83,7 @@ void TableIterator::SetError(Status s) {
 
 void TableIterator::ResetData() {
   data_iter_.Clear();  // before the block it points into
-  block_.reset();
+  Block::Recycle(&block_, &spare_block_);
 }
 
 // Loads the block index_iter_ points at (unless it is already loaded), unpositioned.
@@ -104,7 +104,7 @@ void TableIterator::InitDataBlock() {
   }
   ResetData();
   std::shared_ptr<const Block> block;
-  Status s = table_->ReadDataBlock(handle, fill_, &block, &readahead_);
+  Status s = table_->ReadDataBlock(handle, fill_, &block, &readahead_, &spare_block_);
   if (!s.ok()) {
     SetError(std::move(s));
     return;
@@ -304,7 +304,8 @@ void BlockReadahead::Reset() {
 }
 
 Status Table::ReadDataBlock(const BlockHandle& handle, BlockCacheFill fill,
-                            std::shared_ptr<const Block>* block, BlockReadahead* readahead) const {
+                            std::shared_ptr<const Block>* block, BlockReadahead* readahead,
+                            std::string* spare) const {
   if (readahead != nullptr) {
     readahead->blocks_in_a_row_ =
         handle.offset == readahead->next_offset_ ? readahead->blocks_in_a_row_ + 1 : 1;
@@ -322,7 +323,10 @@ Status Table::ReadDataBlock(const BlockHandle& handle, BlockCacheFill fill,
     }
   }
 
+  // Its size is kept too: decompressing a block of about the same size then zero-fills
+  // nothing before overwriting it.
   std::string contents;
+  if (spare != nullptr) contents.swap(*spare);
   // A mapped file needs no read-ahead: its blocks are views, and a buffer would only
   // cost an allocation per iterator.
   Status s = readahead != nullptr && !file_->ReadsAreViews() &&
@@ -335,7 +339,7 @@ Status Table::ReadDataBlock(const BlockHandle& handle, BlockCacheFill fill,
     counters->block_bytes_read.fetch_add(handle.size + kBlockTrailerSize,
                                          std::memory_order_relaxed);
   }
-  auto result = std::make_shared<const Block>(std::move(contents));
+  std::shared_ptr<const Block> result = std::make_shared<Block>(std::move(contents));
   if (!result->status().ok()) return BlockError(file_name_, handle, result->status());
   if (result->num_entries() > 0 && result->min_key_length() < kInternalKeyTrailerSize) {
     return BlockError(file_name_, handle, Status::Corruption("key shorter than an internal key"));
@@ -457,8 +461,14 @@ Status Table::GetThroughSummary(std::string_view lookup_internal_key, TableGetRe
 // is before the lookup key: the answer, if any, is in the next block.
 Status Table::GetFromDataBlock(const BlockHandle& handle, std::string_view lookup_internal_key,
                                TableGetResult* result, std::string* value, bool* done) const {
+  // A get's block buffer is kept for the thread's next get (Block::Recycle).
+  thread_local std::string spare;
   std::shared_ptr<const Block> block;
-  Status s = ReadDataBlock(handle, BlockCacheFill::kFillOnSecondRead, &block);
+  struct RecycleOnExit {
+    std::shared_ptr<const Block>* block;
+    ~RecycleOnExit() { Block::Recycle(block, &spare); }
+  } recycle{&block};
+  Status s = ReadDataBlock(handle, BlockCacheFill::kFillOnSecondRead, &block, nullptr, &spare);
   if (!s.ok()) return s;
   BlockIterator iter(block.get(), TableComparator());
   iter.Seek(lookup_internal_key);

@@ -155,10 +155,11 @@ class Table {
   Status GetFromDataBlock(const BlockHandle& handle, std::string_view lookup_internal_key,
                           TableGetResult* result, std::string* value, bool* done) const;
   // The one place data blocks are read: from the block cache, else from the file (and
-  // then into the cache if fill says so). An iterator passes its readahead.
+  // then into the cache if fill says so). An iterator passes its readahead. A block
+  // read from the file is decompressed into *spare's buffer if given (Block::Recycle).
   Status ReadDataBlock(const BlockHandle& handle, BlockCacheFill fill,
-                       std::shared_ptr<const Block>* block,
-                       BlockReadahead* readahead = nullptr) const;
+                       std::shared_ptr<const Block>* block, BlockReadahead* readahead = nullptr,
+                       std::string* spare = nullptr) const;
   // The block's checked, uncompressed contents from the file, through readahead.
   Status ReadDataBlockContents(const BlockHandle& handle, BlockReadahead* readahead,
                                std::string* contents) const;
@@ -228,6 +229,7 @@ class TableIterator final : public Iterator {
   BlockIterator data_iter_;
   BlockHandle handle_;  // of block_
   BlockReadahead readahead_;
+  std::string spare_block_;  // the last block's buffer, for the next (Block::Recycle)
   Status status_;
 };
 

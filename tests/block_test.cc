@@ -328,5 +328,40 @@ TEST(Block, MinKeyLengthIsShortestKey) {
   EXPECT_EQ(block.min_key_length(), 3u);
 }
 
+// A block's buffer is handed on only by its last owner: a reference kept elsewhere (a
+// block cache, another reader) keeps the block whole.
+TEST(Block, RecycleHandsOnTheBufferOnlyFromTheLastOwner) {
+  Model model;
+  model["apple"] = "1";
+  model["banana"] = "2";
+  const std::string contents = BuildBlock(model, 4);
+  std::shared_ptr<const Block> block = std::make_shared<Block>(contents);
+  std::shared_ptr<const Block> other = block;
+  std::string spare = "untouched";
+  Block::Recycle(&block, &spare);
+  EXPECT_EQ(block, nullptr);
+  EXPECT_EQ(spare, "untouched");
+  std::unique_ptr<Iterator> it = other->NewIterator(BytewiseComparator());
+  EXPECT_EQ(ScanForward(it.get()), (std::vector<std::pair<std::string, std::string>>(
+                                       model.begin(), model.end())));
+  it.reset();
+
+  Block::Recycle(&other, &spare);
+  EXPECT_EQ(other, nullptr);
+  EXPECT_EQ(spare, contents);
+}
+
+TEST(Block, RecycleKeepsNoOversizedBuffer) {
+  std::string big(Block::kMaxRecycledCapacity + 1, 'x');
+  BlockBuilder builder(16);
+  builder.Add("k", big);
+  std::shared_ptr<const Block> block = std::make_shared<Block>(std::string(builder.Finish()));
+  ASSERT_TRUE(block->status().ok());
+  std::string spare;
+  Block::Recycle(&block, &spare);
+  EXPECT_EQ(block, nullptr);
+  EXPECT_TRUE(spare.empty());
+}
+
 }  // namespace
 }  // namespace strata
