@@ -25,8 +25,7 @@ class DBIterator final : public Iterator {
 
   std::string_view key() const override {
     assert(valid_);
-    return direction_ == Direction::kForward ? ExtractUserKey(iter_->key())
-                                             : std::string_view(saved_key_);
+    return direction_ == Direction::kForward ? user_key_ : std::string_view(saved_key_);
   }
 
   std::string_view value() const override {
@@ -65,6 +64,9 @@ class DBIterator final : public Iterator {
   // Reverse: the current user key. Forward: scratch (the key to skip, the seek target).
   std::string saved_key_;
   std::string saved_value_;  // reverse only: the current value
+  // Forward only: the current user key, a view into iter_'s current key (valid until
+  // iter_ moves), so that key() and the next step need no call into iter_.
+  std::string_view user_key_;
   Direction direction_ = Direction::kForward;
   bool valid_ = false;
 };
@@ -115,7 +117,7 @@ void DBIterator::Next() {
       iter_->SeekToFirst();
     }
   } else {
-    saved_key_.assign(ExtractUserKey(iter_->key()));
+    saved_key_.assign(user_key_);
     iter_->Next();
   }
   if (!iter_->Valid()) {
@@ -139,6 +141,7 @@ void DBIterator::FindNextUserEntry(bool skipping) {
         skipping = true;
       } else if (!skipping || ikey.user_key.compare(saved_key_) > 0) {
         valid_ = true;
+        user_key_ = ikey.user_key;
         saved_key_.clear();
         return;
       }
@@ -153,7 +156,7 @@ void DBIterator::Prev() {
   assert(valid_);
   if (direction_ == Direction::kForward) {
     // iter_ is on an entry of the current key: back up past all of its entries.
-    saved_key_.assign(ExtractUserKey(iter_->key()));
+    saved_key_.assign(user_key_);
     while (true) {
       iter_->Prev();
       if (!iter_->Valid()) {
