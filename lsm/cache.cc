@@ -1,6 +1,7 @@
 #include "lsm/cache.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstring>
 #include <mutex>
@@ -236,7 +237,9 @@ Cache::Shard& Cache::ShardFor(uint64_t hash) const {
 }
 
 void Cache::Insert(std::string_view key, std::shared_ptr<const void> value, size_t charge) {
-  InsertHashed(key, CacheKeyHash(key), std::move(value), charge);
+  const uint64_t hash = CacheKeyHash(key);
+  OfferedBefore(hash);  // so that LookupOffered finds it
+  InsertHashed(key, hash, std::move(value), charge);
 }
 
 bool Cache::InsertOnSecondOffer(std::string_view key, std::shared_ptr<const void> value,
@@ -247,12 +250,29 @@ bool Cache::InsertOnSecondOffer(std::string_view key, std::shared_ptr<const void
   return true;
 }
 
+namespace {
+
+// The admission filter's two bits for a key: probes from the hash's middle bits (the
+// high ones pick the shard, the low ones the bucket: independent of both).
+std::array<uint64_t, 2> OfferedBits(uint64_t hash, size_t offered_words) {
+  const uint64_t offered_bits = offered_words * 64;
+  return {((hash >> 16) & 0xffffff) * offered_bits >> 24,
+          ((hash >> 40) & 0xffffff) * offered_bits >> 24};
+}
+
+}  // namespace
+
+bool Cache::MayHaveBeenOffered(uint64_t hash) const {
+  for (uint64_t bit : OfferedBits(hash, offered_words_)) {
+    if ((offered_[bit / 64].load(std::memory_order_relaxed) & (uint64_t{1} << (bit % 64))) == 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
 bool Cache::OfferedBefore(uint64_t hash) {
-  // Two probes from the hash's middle bits (the high ones pick the shard, the low ones
-  // the bucket: independent of both).
-  const uint64_t offered_bits = offered_words_ * 64;
-  const uint64_t bits[2] = {((hash >> 16) & 0xffffff) * offered_bits >> 24,
-                            ((hash >> 40) & 0xffffff) * offered_bits >> 24};
+  const std::array<uint64_t, 2> bits = OfferedBits(hash, offered_words_);
   bool seen = true;
   for (uint64_t bit : bits) {
     std::atomic<uint64_t>& word = offered_[bit / 64];
@@ -296,7 +316,19 @@ void Cache::InsertHashed(std::string_view key, uint64_t hash, std::shared_ptr<co
 }
 
 std::shared_ptr<const void> Cache::Lookup(std::string_view key) {
+  return LookupHashed(key, CacheKeyHash(key));
+}
+
+std::shared_ptr<const void> Cache::LookupOffered(std::string_view key) {
   const uint64_t hash = CacheKeyHash(key);
+  if (!MayHaveBeenOffered(hash)) {
+    unoffered_misses_.fetch_add(1, std::memory_order_relaxed);
+    return nullptr;
+  }
+  return LookupHashed(key, hash);
+}
+
+std::shared_ptr<const void> Cache::LookupHashed(std::string_view key, uint64_t hash) {
   Shard& shard = ShardFor(hash);
   std::lock_guard<std::mutex> guard(shard.mutex);
   Entry* e = shard.table.Lookup(key, hash);
@@ -343,7 +375,7 @@ uint64_t Cache::hits() const {
 }
 
 uint64_t Cache::misses() const {
-  uint64_t total = 0;
+  uint64_t total = unoffered_misses_.load(std::memory_order_relaxed);
   for (size_t i = 0; i < (size_t{1} << shard_bits_); i++) {
     total += shards_[i].misses.load(std::memory_order_relaxed);
   }

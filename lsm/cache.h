@@ -55,6 +55,12 @@ class Cache {
   // The value under key (and it becomes the most recently used), or nullptr. Counts a
   // hit or a miss.
   std::shared_ptr<const void> Lookup(std::string_view key);
+  // Lookup for a reader that offers what it misses to InsertOnSecondOffer: a key not
+  // offered in the current window is a miss at once, decided by the window's filter
+  // alone (no shard lock, no hash-table probe: for gets spread over far more data than
+  // the cache, most lookups). Insert counts as an offer. The cost: a value stored or
+  // offered only before the window restarted is not found until it is offered again.
+  std::shared_ptr<const void> LookupOffered(std::string_view key);
   // Drops the entry under key, if any. Readers holding its value keep it.
   void Erase(std::string_view key);
 
@@ -74,6 +80,9 @@ class Cache {
                     size_t charge);
   // Sets the key's bits in the admission filter; true if they were all set already.
   bool OfferedBefore(uint64_t hash);
+  // Whether the key's bits are all set, changing nothing.
+  bool MayHaveBeenOffered(uint64_t hash) const;
+  std::shared_ptr<const void> LookupHashed(std::string_view key, uint64_t hash);
 
   const size_t capacity_;
   const int shard_bits_;
@@ -83,6 +92,7 @@ class Cache {
   const size_t offered_words_;
   const std::unique_ptr<std::atomic<uint64_t>[]> offered_;
   std::atomic<size_t> offered_count_{0};
+  std::atomic<uint64_t> unoffered_misses_{0};  // LookupOffered's misses by the filter
 };
 
 // The hash the cache shards and buckets keys by (exposed for tests that need keys in a

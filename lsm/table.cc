@@ -316,7 +316,10 @@ Status Table::ReadDataBlock(const BlockHandle& handle, BlockCacheFill fill,
   if (cache != nullptr) {
     EncodeFixed64(key, cache_id_);
     EncodeFixed64(key + 8, handle.offset);
-    std::shared_ptr<const void> cached = cache->Lookup(std::string_view(key, sizeof(key)));
+    const std::string_view cache_key(key, sizeof(key));
+    std::shared_ptr<const void> cached = fill == BlockCacheFill::kFillOnSecondRead
+                                              ? cache->LookupOffered(cache_key)
+                                              : cache->Lookup(cache_key);
     if (cached != nullptr) {
       *block = std::static_pointer_cast<const Block>(std::move(cached));
       return Status::OK();

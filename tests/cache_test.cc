@@ -274,6 +274,43 @@ TEST(Cache, InsertOnSecondOfferForgetsKeysOfferedBeforeTheWindowRestarted) {
   EXPECT_LE(admitted, kOld / 10) << "offers from before the restart still counted";
 }
 
+// LookupOffered answers a key not offered (nor inserted) in the current window from the
+// admission filter alone: a miss, counted, even if the cache holds the key from before
+// the window restarted. Keys stored in the window are found as by Lookup.
+TEST(Cache, LookupOfferedFindsOnlyKeysOfferedInTheWindow) {
+  // The window is 1024 keys (its minimum) for this capacity.
+  Cache cache(1 << 20);
+  const std::string offered = BlockKey(1, 0), plain = BlockKey(1, 4096);
+  cache.InsertOnSecondOffer(offered, std::make_shared<const int>(1), 1);
+  ASSERT_TRUE(cache.InsertOnSecondOffer(offered, std::make_shared<const int>(1), 1));
+  Put(&cache, plain, 2, 1);
+
+  std::shared_ptr<const void> found = cache.LookupOffered(offered);
+  ASSERT_NE(found, nullptr);
+  EXPECT_EQ(*std::static_pointer_cast<const int>(found), 1);
+  found = cache.LookupOffered(plain);
+  ASSERT_NE(found, nullptr);
+  EXPECT_EQ(*std::static_pointer_cast<const int>(found), 2);
+  EXPECT_EQ(cache.LookupOffered(BlockKey(1, 8192)), nullptr);
+  EXPECT_EQ(cache.hits(), 2u);
+  EXPECT_EQ(cache.misses(), 1u);
+
+  // Other keys' offers restart the window: the cached keys are missed until offered
+  // again, though Lookup still finds them.
+  for (int i = 0; i < 5000; i++) {
+    cache.InsertOnSecondOffer(BlockKey(2, i), std::make_shared<const int>(i), 1);
+  }
+  int missed = 0;
+  for (int key = 0; key < 2; key++) {
+    if (cache.LookupOffered(BlockKey(1, key * 4096)) == nullptr) missed++;
+    EXPECT_NE(Get(&cache, BlockKey(1, key * 4096)), -1);
+  }
+  EXPECT_GE(missed, 1);
+  cache.InsertOnSecondOffer(plain, std::make_shared<const int>(3), 1);
+  found = cache.LookupOffered(plain);
+  ASSERT_NE(found, nullptr);
+}
+
 TEST(Cache, HitAndMissCountersCountLookups) {
   Cache cache(100);
   EXPECT_EQ(cache.hits(), 0u);
