@@ -266,7 +266,37 @@ std::string EncodeKey(std::span<const SqlValue> columns) {
   return key;
 }
 
+namespace {
+
+// A TEXT or BLOB column's value from its encoded body (after the tag, before the
+// terminator), unescaped into *scratch only if it has escapes.
+SqlValue BytesValue(uint8_t tag, std::string_view body, size_t escapes, std::string* scratch) {
+  if (escapes > 0) {
+    scratch->clear();
+    scratch->reserve(body.size() - escapes);
+    for (size_t i = 0; i < body.size(); i++) {
+      scratch->push_back(body[i]);
+      if (body[i] == '\0') i++;  // skip the 0xFF escape
+    }
+    body = *scratch;
+  }
+  return tag == kTagText ? SqlValue::Text(body) : SqlValue::Blob(body);
+}
+
+}  // namespace
+
 bool DecodeKeyColumn(std::string_view* input, SqlValue* out, std::string* scratch) {
+  // TEXT and BLOB, the usual key columns, first: no number state to set up.
+  if (!input->empty()) {
+    const uint8_t tag = static_cast<uint8_t>(input->front());
+    if (tag == kTagText || tag == kTagBlob) {
+      size_t used = 0, escapes = 0;
+      if (!ParseBytes(input->substr(1), &used, &escapes)) return false;
+      *out = BytesValue(tag, input->substr(1, used - 2), escapes, scratch);  // minus terminator
+      input->remove_prefix(1 + used);
+      return true;
+    }
+  }
   uint8_t tag;
   size_t consumed = 0, escapes = 0;
   bool negative = false;
@@ -285,22 +315,7 @@ bool DecodeKeyColumn(std::string_view* input, SqlValue* out, std::string* scratc
     case kTagPosInf:
       *out = SqlValue::Real(HUGE_VAL);
       break;
-    case kTagText:
-    case kTagBlob: {
-      std::string_view body = input->substr(1, consumed - 3);  // minus tag and terminator
-      if (escapes > 0) {
-        scratch->clear();
-        scratch->reserve(body.size() - escapes);
-        for (size_t i = 0; i < body.size(); i++) {
-          scratch->push_back(body[i]);
-          if (body[i] == '\0') i++;  // skip the 0xFF escape
-        }
-        body = *scratch;
-      }
-      *out = tag == kTagText ? SqlValue::Text(body) : SqlValue::Blob(body);
-      break;
-    }
-    default:
+    default:  // TEXT and BLOB returned above
       *out = NumberValue(negative, m);
       break;
   }

@@ -317,9 +317,11 @@ Status Table::ReadDataBlock(const BlockHandle& handle, BlockCacheFill fill,
     EncodeFixed64(key, cache_id_);
     EncodeFixed64(key + 8, handle.offset);
     const std::string_view cache_key(key, sizeof(key));
-    std::shared_ptr<const void> cached = fill == BlockCacheFill::kFillOnSecondRead
-                                              ? cache->LookupOffered(cache_key)
-                                              : cache->Lookup(cache_key);
+    // Readers that never insert outright find only what was offered (or inserted) in the
+    // admission window: LookupOffered answers the rest without the cache's lock.
+    std::shared_ptr<const void> cached = fill == BlockCacheFill::kFill
+                                              ? cache->Lookup(cache_key)
+                                              : cache->LookupOffered(cache_key);
     if (cached != nullptr) {
       *block = std::static_pointer_cast<const Block>(std::move(cached));
       return Status::OK();
