@@ -77,17 +77,17 @@ Status Block::Check() {
   const char* const base = data_.data();
   const char* const limit = base + restarts_offset_;
   const char* p = base;
-  uint32_t next_restart = 0;  // index of the restart point the walk expects next
+  // The walk runs for every block read from a file (a get's, a scan's): its state is
+  // kept in locals, and the next restart's offset is decoded once per restart point.
+  uint32_t next_restart = 0;     // index of the restart point the walk expects next
+  uint32_t restart_offset = 0;   // its offset; UINT32_MAX once all were met
   uint64_t previous_key_length = 0;
-  size_t min_key_length = std::numeric_limits<size_t>::max();
+  uint64_t min_key_length = std::numeric_limits<uint64_t>::max();
+  uint32_t entries = 0;
   while (p < limit) {
     const uint32_t offset = static_cast<uint32_t>(p - base);
-    bool at_restart = false;
-    if (next_restart < num_restarts_) {
-      uint32_t restart = DecodeFixed32(restarts + 4 * next_restart);
-      if (restart < offset) return Status::Corruption("block restart point inside an entry");
-      at_restart = restart == offset;
-    }
+    if (restart_offset < offset) return Status::Corruption("block restart point inside an entry");
+    const bool at_restart = restart_offset == offset;
     EntryHeader entry;
     const char* next = DecodeEntry(p, limit, &entry);
     if (next == nullptr) return Status::Corruption("bad entry in block");
@@ -98,17 +98,22 @@ Status Block::Check() {
       return Status::Corruption("block entry shares more than the previous key");
     }
     previous_key_length = uint64_t{entry.shared} + entry.non_shared;
-    min_key_length = std::min<uint64_t>(min_key_length, previous_key_length);
-    num_entries_++;
-    if (at_restart) next_restart++;
+    min_key_length = std::min(min_key_length, previous_key_length);
+    entries++;
+    if (at_restart) {
+      next_restart++;
+      restart_offset = next_restart < num_restarts_ ? DecodeFixed32(restarts + 4 * next_restart)
+                                                    : std::numeric_limits<uint32_t>::max();
+    }
     p = next;
   }
+  num_entries_ = entries;
   // Every restart must have landed on an entry; an empty block has exactly one, at 0.
   bool empty_block = restarts_offset_ == 0 && num_restarts_ == 1;
   if (!empty_block && next_restart != num_restarts_) {
     return Status::Corruption("block restart points out of order or past the entries");
   }
-  min_key_length_ = num_entries_ == 0 ? 0 : min_key_length;
+  min_key_length_ = num_entries_ == 0 ? 0 : static_cast<size_t>(min_key_length);
   return Status::OK();
 }
 
