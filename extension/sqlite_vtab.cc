@@ -1131,6 +1131,12 @@ bool DecodeKey(StrataCursor* cursor) {
                       Status::Corruption(std::string("undecodable row: ") + cursor->row.error()));
 }
 
+[[gnu::noinline]] int KeyUndecodable(StrataCursor* cursor, sqlite3_context* ctx) {
+  return ColumnFailed(cursor, ctx,
+                      Status::Corruption("undecodable key in the store at " +
+                                         cursor->table->store->path()));
+}
+
 int xColumn(sqlite3_vtab_cursor* base, sqlite3_context* ctx, int column) {
   StrataCursor* cursor = AsCursor(base);
   StrataTable* table = cursor->table;
@@ -1151,11 +1157,7 @@ int xColumn(sqlite3_vtab_cursor* base, sqlite3_context* ctx, int column) {
   }
   SqlValue v;
   if (!cursor->row.has_key_overrides() || !cursor->row.FindKeyOverride(position, &v)) {
-    if (!DecodeKey(cursor)) {
-      return ColumnFailed(cursor, ctx,
-                          Status::Corruption("undecodable key in the store at " +
-                                             table->store->path()));
-    }
+    if (!DecodeKey(cursor)) return KeyUndecodable(cursor, ctx);
     // Decoded keys are numbers in canonical form: show them as the column stores them.
     const Affinity affinity = table->schema.columns[column].affinity;
     v = affinity == Affinity::kBlob
