@@ -49,11 +49,10 @@ Block::Block(std::string contents) : data_(std::move(contents)) {
 }
 
 void Block::Recycle(std::shared_ptr<const Block>* block, std::string* spare) {
-  // use_count() == 1 cannot be a stale answer here: another owner could only come from
-  // a copy of a reference we would then not be the only one to hold.
+  // use_count() == 1 holds for a block never shared; checked anyway, as a guard.
   if (*block != nullptr && block->use_count() == 1 &&
       (*block)->data_.capacity() <= kMaxRecycledCapacity) {
-    // Made non-const by make_shared<Block>, and unreachable by anyone else.
+    // Made non-const by make_shared<Block>, and reachable by no one else.
     spare->swap(const_cast<Block&>(**block).data_);
   }
   block->reset();

@@ -40,10 +40,12 @@ class Block {
   // was built in). The Block and the comparator must outlive it.
   std::unique_ptr<Iterator> NewIterator(const Comparator* comparator) const;
 
-  // Drops one reference to a block made with std::make_shared<Block>. If it was the
-  // last (nobody else, the block cache included, can reach the block), the block's
-  // buffer goes to *spare (unless over kMaxRecycledCapacity), so that the next block
-  // read can decompress into it: no allocation and no zero-filling per block.
+  // Drops the caller's reference to a block made with std::make_shared<Block> that the
+  // caller never shared (it read the block from a file and put it in no cache): the
+  // block's buffer goes to *spare (unless over kMaxRecycledCapacity), so that the next
+  // block read can decompress into it, with no allocation and no zero-filling per
+  // block. Only such a block: whether anyone else still reads a shared block cannot
+  // be told race-free from its reference count.
   static constexpr size_t kMaxRecycledCapacity = 64 * 1024;
   static void Recycle(std::shared_ptr<const Block>* block, std::string* spare);
 

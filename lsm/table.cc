@@ -83,7 +83,12 @@ void TableIterator::SetError(Status s) {
 
 void TableIterator::ResetData() {
   data_iter_.Clear();  // before the block it points into
-  Block::Recycle(&block_, &spare_block_);
+  if (block_unshared_) {
+    Block::Recycle(&block_, &spare_block_);
+  } else {
+    block_.reset();
+  }
+  block_unshared_ = false;
 }
 
 // Loads the block index_iter_ points at (unless it is already loaded), unpositioned.
@@ -104,12 +109,14 @@ void TableIterator::InitDataBlock() {
   }
   ResetData();
   std::shared_ptr<const Block> block;
-  Status s = table_->ReadDataBlock(handle, fill_, &block, &readahead_, &spare_block_);
+  bool unshared = false;
+  Status s = table_->ReadDataBlock(handle, fill_, &block, &readahead_, &spare_block_, &unshared);
   if (!s.ok()) {
     SetError(std::move(s));
     return;
   }
   block_ = std::move(block);
+  block_unshared_ = unshared;
   handle_ = handle;
   data_iter_.Reset(block_.get(), TableComparator());
 }
@@ -305,7 +312,8 @@ void BlockReadahead::Reset() {
 
 Status Table::ReadDataBlock(const BlockHandle& handle, BlockCacheFill fill,
                             std::shared_ptr<const Block>* block, BlockReadahead* readahead,
-                            std::string* spare) const {
+                            std::string* spare, bool* unshared) const {
+  if (unshared != nullptr) *unshared = false;
   if (readahead != nullptr) {
     readahead->blocks_in_a_row_ =
         handle.offset == readahead->next_offset_ ? readahead->blocks_in_a_row_ + 1 : 1;
@@ -350,15 +358,18 @@ Status Table::ReadDataBlock(const BlockHandle& handle, BlockCacheFill fill,
     return BlockError(file_name_, handle, Status::Corruption("key shorter than an internal key"));
   }
   // Only blocks that passed every check are cached: a hit needs no checking again.
+  bool cached = false;
   if (cache != nullptr && fill != BlockCacheFill::kDontFill) {
     const std::string_view cache_key(key, sizeof(key));
     const size_t charge = sizeof(Block) + result->size();
     if (fill == BlockCacheFill::kFill) {
       cache->Insert(cache_key, result, charge);
+      cached = true;
     } else {
-      cache->InsertOnSecondOffer(cache_key, result, charge);
+      cached = cache->InsertOnSecondOffer(cache_key, result, charge);
     }
   }
+  if (unshared != nullptr) *unshared = !cached;
   *block = std::move(result);
   return Status::OK();
 }
@@ -469,11 +480,16 @@ Status Table::GetFromDataBlock(const BlockHandle& handle, std::string_view looku
   // A get's block buffer is kept for the thread's next get (Block::Recycle).
   thread_local std::string spare;
   std::shared_ptr<const Block> block;
+  bool unshared = false;
   struct RecycleOnExit {
     std::shared_ptr<const Block>* block;
-    ~RecycleOnExit() { Block::Recycle(block, &spare); }
-  } recycle{&block};
-  Status s = ReadDataBlock(handle, BlockCacheFill::kFillOnSecondRead, &block, nullptr, &spare);
+    const bool* unshared;
+    ~RecycleOnExit() {
+      if (*unshared) Block::Recycle(block, &spare);
+    }
+  } recycle{&block, &unshared};
+  Status s = ReadDataBlock(handle, BlockCacheFill::kFillOnSecondRead, &block, nullptr, &spare,
+                           &unshared);
   if (!s.ok()) return s;
   BlockIterator iter(block.get(), TableComparator());
   iter.Seek(lookup_internal_key);

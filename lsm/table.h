@@ -156,10 +156,12 @@ class Table {
                           TableGetResult* result, std::string* value, bool* done) const;
   // The one place data blocks are read: from the block cache, else from the file (and
   // then into the cache if fill says so). An iterator passes its readahead. A block
-  // read from the file is decompressed into *spare's buffer if given (Block::Recycle).
+  // read from the file is decompressed into *spare's buffer if given, and *unshared
+  // (if given) says whether the caller holds the only reference, so that it may hand
+  // the buffer on when done (Block::Recycle): read from the file and put in no cache.
   Status ReadDataBlock(const BlockHandle& handle, BlockCacheFill fill,
                        std::shared_ptr<const Block>* block, BlockReadahead* readahead = nullptr,
-                       std::string* spare = nullptr) const;
+                       std::string* spare = nullptr, bool* unshared = nullptr) const;
   // The block's checked, uncompressed contents from the file, through readahead.
   Status ReadDataBlockContents(const BlockHandle& handle, BlockReadahead* readahead,
                                std::string* contents) const;
@@ -229,7 +231,8 @@ class TableIterator final : public Iterator {
   BlockIterator data_iter_;
   BlockHandle handle_;  // of block_
   BlockReadahead readahead_;
-  std::string spare_block_;  // the last block's buffer, for the next (Block::Recycle)
+  std::string spare_block_;     // the last block's buffer, for the next (Block::Recycle)
+  bool block_unshared_ = false;  // block_ is the iterator's alone (ReadDataBlock)
   Status status_;
 };
 
