@@ -964,8 +964,11 @@ std::unique_ptr<Iterator> DBImpl::NewIterator(const ReadOptions& options) {
     if (view.version->files[level].empty()) continue;
     children.push_back(NewLevelIterator(table_cache_.get(), &view.version->files[level], fill));
   }
-  std::unique_ptr<Iterator> result = NewDBIterator(
-      NewMergingIterator(GetInternalKeyComparator(), std::move(children)), view.sequence);
+  // One source (one sorted run, nothing in the memtables) yields each internal key once.
+  const bool unique_internal_keys = children.size() == 1;
+  std::unique_ptr<Iterator> result =
+      NewDBIterator(NewMergingIterator(GetInternalKeyComparator(), std::move(children)),
+                    view.sequence, unique_internal_keys);
   // Keeps the memtables, tables and their files alive until the iterator is gone.
   result->RegisterCleanup([view = std::move(view), tables = std::move(tables)] {});
   return result;

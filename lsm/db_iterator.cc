@@ -18,8 +18,10 @@ namespace {
 class DBIterator final : public Iterator {
  public:
   // Sequences above kMaxSequenceNumber would not fit a seek key; no entry has one.
-  DBIterator(std::unique_ptr<Iterator> iter, SequenceNumber sequence)
-      : iter_(std::move(iter)), sequence_(std::min(sequence, kMaxSequenceNumber)) {}
+  DBIterator(std::unique_ptr<Iterator> iter, SequenceNumber sequence, bool unique_internal_keys)
+      : iter_(std::move(iter)),
+        sequence_(std::min(sequence, kMaxSequenceNumber)),
+        unique_internal_keys_(unique_internal_keys) {}
 
   bool Valid() const override { return valid_; }
 
@@ -60,6 +62,10 @@ class DBIterator final : public Iterator {
 
   std::unique_ptr<Iterator> iter_;
   const SequenceNumber sequence_;
+  const bool unique_internal_keys_;  // see NewDBIterator
+  // Forward only: the current entry is the last of its user key (sequence 0 in a
+  // stream of unique internal keys), so the next step has nothing to skip.
+  bool last_of_key_ = false;
   Status status_;  // sticky corruption
   // Reverse: the current user key. Forward: scratch (the key to skip, the seek target).
   std::string saved_key_;
@@ -107,6 +113,7 @@ void DBIterator::ClearSavedValue() {
 
 void DBIterator::Next() {
   assert(valid_);
+  bool skipping = true;
   if (direction_ == Direction::kReverse) {
     direction_ = Direction::kForward;
     // iter_ is just before the entries of the current key, whose user key is in
@@ -116,6 +123,9 @@ void DBIterator::Next() {
     } else {
       iter_->SeekToFirst();
     }
+  } else if (last_of_key_) {
+    skipping = false;
+    iter_->Next();
   } else {
     saved_key_.assign(user_key_);
     iter_->Next();
@@ -125,7 +135,7 @@ void DBIterator::Next() {
     saved_key_.clear();
     return;
   }
-  FindNextUserEntry(/*skipping=*/true);
+  FindNextUserEntry(skipping);
 }
 
 void DBIterator::FindNextUserEntry(bool skipping) {
@@ -142,6 +152,7 @@ void DBIterator::FindNextUserEntry(bool skipping) {
       } else if (!skipping || ikey.user_key.compare(saved_key_) > 0) {
         valid_ = true;
         user_key_ = ikey.user_key;
+        last_of_key_ = unique_internal_keys_ && ikey.sequence == 0;
         saved_key_.clear();
         return;
       }
@@ -245,8 +256,9 @@ void DBIterator::SeekToLast() {
 }  // namespace
 
 std::unique_ptr<Iterator> NewDBIterator(std::unique_ptr<Iterator> internal_iterator,
-                                        SequenceNumber sequence) {
-  return std::make_unique<DBIterator>(std::move(internal_iterator), sequence);
+                                        SequenceNumber sequence, bool unique_internal_keys) {
+  return std::make_unique<DBIterator>(std::move(internal_iterator), sequence,
+                                      unique_internal_keys);
 }
 
 }  // namespace strata

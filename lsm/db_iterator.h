@@ -17,7 +17,13 @@
 
 namespace strata {
 
+// unique_internal_keys: the internal iterator never yields one internal key twice (a
+// single sorted run, table or memtable; a merge of several may, where two runs hold
+// the same entry). Then an entry with sequence 0, the oldest a user key can have, is
+// the last of its user key, and the step after it skips nothing: no copy and no
+// comparison of the key (a store compacted into one run has sequence 0 throughout).
 std::unique_ptr<Iterator> NewDBIterator(std::unique_ptr<Iterator> internal_iterator,
-                                        SequenceNumber sequence);
+                                        SequenceNumber sequence,
+                                        bool unique_internal_keys = false);
 
 }  // namespace strata

@@ -369,6 +369,63 @@ std::string RandomUserKey(std::mt19937& rng) {
 // A random history spread over 1..4 merged children (like memtables and level-0
 // files), read at several sequences; every step of a random walk is checked against
 // a model: the newest entry per user key at or below the sequence, if it is a value.
+using Model = std::vector<std::pair<std::string, std::string>>;
+
+// The live keys of history at sequence, in key order, each with its newest value.
+// history must be in sequence order.
+Model ModelAt(const std::vector<Entry>& history, SequenceNumber sequence) {
+  std::map<std::string, const Entry*> newest;
+  for (const Entry& e : history) {
+    if (e.sequence <= sequence) newest[e.user_key] = &e;
+  }
+  Model model;
+  for (const auto& [user_key, e] : newest) {
+    if (e->type == kValue) model.emplace_back(user_key, e->value);
+  }
+  return model;
+}
+
+// 150 random seeks and steps in both directions, each checked against model.
+void ExpectRandomWalkMatches(Iterator* it, const Model& model, std::mt19937& rng) {
+  size_t pos = model.size();
+  std::string trail;
+  for (int step = 0; step < 150; step++) {
+    int op = rng() % 10;
+    if (pos == model.size() && op >= 4) op = rng() % 3;
+    if (op == 0) {
+      it->SeekToFirst();
+      pos = 0;
+      trail += " First";
+    } else if (op == 1) {
+      it->SeekToLast();
+      pos = model.empty() ? 0 : model.size() - 1;
+      trail += " Last";
+    } else if (op == 2 || op == 3) {
+      std::string target = RandomUserKey(rng);
+      it->Seek(target);
+      pos = 0;
+      while (pos < model.size() && model[pos].first < target) pos++;
+      trail.append(" Seek(").append(std::to_string(target.size())).append("B)");
+    } else if (op < 7) {
+      it->Next();
+      pos++;
+      trail += " Next";
+    } else {
+      it->Prev();
+      pos = pos == 0 ? model.size() : pos - 1;
+      trail += " Prev";
+    }
+    if (pos > model.size()) pos = model.size();
+    const bool model_valid = pos < model.size();
+    ASSERT_EQ(model_valid, it->Valid()) << "after" << trail;
+    if (model_valid) {
+      ASSERT_EQ(model[pos].first, it->key()) << "after" << trail;
+      ASSERT_EQ(model[pos].second, it->value()) << "after" << trail;
+    }
+    ASSERT_TRUE(it->status().ok()) << it->status().ToString();
+  }
+}
+
 TEST(DBIterator, RandomWalksOverMergedHistoryMatchModel) {
   for (uint32_t seed = 1; seed <= 300; seed++) {
     SCOPED_TRACE("seed " + std::to_string(seed));
@@ -385,15 +442,7 @@ TEST(DBIterator, RandomWalksOverMergedHistoryMatchModel) {
                                         num_ops, kMaxSequenceNumber};
     for (SequenceNumber sequence : sequences) {
       SCOPED_TRACE("sequence " + std::to_string(sequence));
-      std::map<std::string, const Entry*> newest;
-      for (const Entry& e : history) {
-        if (e.sequence <= sequence) newest[e.user_key] = &e;  // history is in sequence order
-      }
-      std::vector<std::pair<std::string, std::string>> model;
-      for (const auto& [user_key, e] : newest) {
-        if (e->type == kValue) model.emplace_back(user_key, e->value);
-      }
-
+      const Model model = ModelAt(history, sequence);
       const size_t num_children = 1 + rng() % 4;
       std::vector<std::vector<Entry>> parts(num_children);
       for (const Entry& e : history) parts[rng() % num_children].push_back(e);
@@ -401,44 +450,38 @@ TEST(DBIterator, RandomWalksOverMergedHistoryMatchModel) {
       for (const auto& part : parts) children.push_back(InternalIterator(part));
       auto it = NewDBIterator(NewMergingIterator(GetInternalKeyComparator(), std::move(children)),
                               sequence);
+      ASSERT_NO_FATAL_FAILURE(ExpectRandomWalkMatches(it.get(), model, rng));
+    }
+  }
+}
 
-      size_t pos = model.size();
-      std::string trail;
-      for (int step = 0; step < 150; step++) {
-        int op = rng() % 10;
-        if (pos == model.size() && op >= 4) op = rng() % 3;
-        if (op == 0) {
-          it->SeekToFirst();
-          pos = 0;
-          trail += " First";
-        } else if (op == 1) {
-          it->SeekToLast();
-          pos = model.empty() ? 0 : model.size() - 1;
-          trail += " Last";
-        } else if (op == 2 || op == 3) {
-          std::string target = RandomUserKey(rng);
-          it->Seek(target);
-          pos = 0;
-          while (pos < model.size() && model[pos].first < target) pos++;
-          trail.append(" Seek(").append(std::to_string(target.size())).append("B)");
-        } else if (op < 7) {
-          it->Next();
-          pos++;
-          trail += " Next";
-        } else {
-          it->Prev();
-          pos = pos == 0 ? model.size() : pos - 1;
-          trail += " Prev";
-        }
-        if (pos > model.size()) pos = model.size();
-        const bool model_valid = pos < model.size();
-        ASSERT_EQ(model_valid, it->Valid()) << "after" << trail;
-        if (model_valid) {
-          ASSERT_EQ(model[pos].first, it->key()) << "after" << trail;
-          ASSERT_EQ(model[pos].second, it->value()) << "after" << trail;
-        }
-        ASSERT_TRUE(it->status().ok()) << it->status().ToString();
-      }
+// One stream of unique internal keys in which each user key's oldest entry has
+// sequence 0, as in a compacted run, with newer versions and deletions above some:
+// the steps that skip no comparison after a sequence-0 entry yield what the model
+// says, in both directions and at every snapshot.
+TEST(DBIterator, UniqueInternalKeysWithSequenceZeroMatchModel) {
+  for (uint32_t seed = 1; seed <= 300; seed++) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    std::mt19937 rng(seed);
+    std::map<std::string, bool> keys;
+    for (size_t i = rng() % 40; i > 0; i--) keys[RandomUserKey(rng)] = rng() % 2 == 0;
+    std::vector<Entry> history;
+    for (const auto& [key, deleted_at_zero] : keys) {
+      history.push_back({key, 0, deleted_at_zero ? kDeletion : kValue,
+                         deleted_at_zero ? "" : "v0-" + key});
+    }
+    const size_t num_ops = rng() % 40;
+    for (size_t i = 0; i < num_ops; i++) {
+      SequenceNumber seq = i + 1;
+      bool is_value = rng() % 10 < 6;
+      history.push_back({RandomUserKey(rng), seq, is_value ? kValue : kDeletion,
+                         is_value ? std::string("v").append(std::to_string(seq)) : ""});
+    }
+    for (SequenceNumber sequence : {SequenceNumber{0}, num_ops / 2, kMaxSequenceNumber}) {
+      SCOPED_TRACE("sequence " + std::to_string(sequence));
+      const Model model = ModelAt(history, sequence);
+      auto it = NewDBIterator(InternalIterator(history), sequence, /*unique_internal_keys=*/true);
+      ASSERT_NO_FATAL_FAILURE(ExpectRandomWalkMatches(it.get(), model, rng));
     }
   }
 }
