@@ -12,6 +12,7 @@
 
 #include "lsm/dbformat.h"
 #include "lsm/merging_iterator.h"
+#include "tests/support/random_walk.h"
 #include "tests/support/vector_iterator.h"
 
 // Counts heap allocations while enabled, to pin that stepping allocates nothing. Every
@@ -369,7 +370,7 @@ std::string RandomUserKey(std::mt19937& rng) {
 // A random history spread over 1..4 merged children (like memtables and level-0
 // files), read at several sequences; every step of a random walk is checked against
 // a model: the newest entry per user key at or below the sequence, if it is a value.
-using Model = std::vector<std::pair<std::string, std::string>>;
+using Model = std::vector<test::KeyValue>;
 
 // The live keys of history at sequence, in key order, each with its newest value.
 // history must be in sequence order.
@@ -383,47 +384,6 @@ Model ModelAt(const std::vector<Entry>& history, SequenceNumber sequence) {
     if (e->type == kValue) model.emplace_back(user_key, e->value);
   }
   return model;
-}
-
-// 150 random seeks and steps in both directions, each checked against model.
-void ExpectRandomWalkMatches(Iterator* it, const Model& model, std::mt19937& rng) {
-  size_t pos = model.size();
-  std::string trail;
-  for (int step = 0; step < 150; step++) {
-    int op = rng() % 10;
-    if (pos == model.size() && op >= 4) op = rng() % 3;
-    if (op == 0) {
-      it->SeekToFirst();
-      pos = 0;
-      trail += " First";
-    } else if (op == 1) {
-      it->SeekToLast();
-      pos = model.empty() ? 0 : model.size() - 1;
-      trail += " Last";
-    } else if (op == 2 || op == 3) {
-      std::string target = RandomUserKey(rng);
-      it->Seek(target);
-      pos = 0;
-      while (pos < model.size() && model[pos].first < target) pos++;
-      trail.append(" Seek(").append(std::to_string(target.size())).append("B)");
-    } else if (op < 7) {
-      it->Next();
-      pos++;
-      trail += " Next";
-    } else {
-      it->Prev();
-      pos = pos == 0 ? model.size() : pos - 1;
-      trail += " Prev";
-    }
-    if (pos > model.size()) pos = model.size();
-    const bool model_valid = pos < model.size();
-    ASSERT_EQ(model_valid, it->Valid()) << "after" << trail;
-    if (model_valid) {
-      ASSERT_EQ(model[pos].first, it->key()) << "after" << trail;
-      ASSERT_EQ(model[pos].second, it->value()) << "after" << trail;
-    }
-    ASSERT_TRUE(it->status().ok()) << it->status().ToString();
-  }
 }
 
 TEST(DBIterator, RandomWalksOverMergedHistoryMatchModel) {
@@ -450,7 +410,7 @@ TEST(DBIterator, RandomWalksOverMergedHistoryMatchModel) {
       for (const auto& part : parts) children.push_back(InternalIterator(part));
       auto it = NewDBIterator(NewMergingIterator(GetInternalKeyComparator(), std::move(children)),
                               sequence);
-      ASSERT_NO_FATAL_FAILURE(ExpectRandomWalkMatches(it.get(), model, rng));
+      ASSERT_NO_FATAL_FAILURE(test::ExpectRandomWalkMatches(it.get(), model, rng, RandomUserKey, 150));
     }
   }
 }
@@ -481,7 +441,7 @@ TEST(DBIterator, UniqueInternalKeysWithSequenceZeroMatchModel) {
       SCOPED_TRACE("sequence " + std::to_string(sequence));
       const Model model = ModelAt(history, sequence);
       auto it = NewDBIterator(InternalIterator(history), sequence, /*unique_internal_keys=*/true);
-      ASSERT_NO_FATAL_FAILURE(ExpectRandomWalkMatches(it.get(), model, rng));
+      ASSERT_NO_FATAL_FAILURE(test::ExpectRandomWalkMatches(it.get(), model, rng, RandomUserKey, 150));
     }
   }
 }

@@ -9,6 +9,7 @@
 
 #include "lsm/dbformat.h"
 #include "lsm/empty_iterator.h"
+#include "tests/support/random_walk.h"
 #include "tests/support/vector_iterator.h"
 
 namespace strata {
@@ -230,45 +231,7 @@ TEST(MergingIterator, RandomWalksMatchModel) {
     test::SortEntries(BytewiseComparator(), &model);
 
     auto it = Merge(std::move(children));
-    size_t pos = model.size();  // model.size() = invalid
-    std::string trail;          // the operations so far, for the failure message
-    for (int step = 0; step < 200; step++) {
-      int op = rng() % 10;
-      if (pos == model.size() && op >= 4) op = rng() % 3;  // Next/Prev need a valid position
-      if (op == 0) {
-        it->SeekToFirst();
-        pos = 0;
-        trail += " First";
-      } else if (op == 1) {
-        it->SeekToLast();
-        pos = model.empty() ? 0 : model.size() - 1;
-        trail += " Last";
-      } else if (op == 2 || op == 3) {
-        std::string target = RandomKey(rng);
-        it->Seek(target);
-        pos =
-            std::lower_bound(model.begin(), model.end(), target,
-                             [](const KeyValue& e, const std::string& t) { return e.first < t; }) -
-            model.begin();
-        trail.append(" Seek(").append(std::to_string(target.size())).append("B)");
-      } else if (op < 7) {
-        it->Next();
-        pos++;
-        trail += " Next";
-      } else {
-        it->Prev();
-        pos = pos == 0 ? model.size() : pos - 1;
-        trail += " Prev";
-      }
-      if (pos > model.size()) pos = model.size();
-      const bool model_valid = pos < model.size();
-      ASSERT_EQ(model_valid, it->Valid()) << "after" << trail;
-      if (model_valid) {
-        ASSERT_EQ(model[pos].first, it->key()) << "after" << trail;
-        ASSERT_EQ(model[pos].second, it->value()) << "after" << trail;
-      }
-      ASSERT_TRUE(it->status().ok());
-    }
+    ASSERT_NO_FATAL_FAILURE(test::ExpectRandomWalkMatches(it.get(), model, rng, RandomKey, 200));
   }
 }
 
