@@ -241,10 +241,8 @@ void MemTable::AddGroup(const MemTableEntry* entries, size_t n) {
 bool MemTable::Get(const LookupKey& key, std::string* value, Status* status) const {
   // An empty memtable (every one on a store at rest) answers from its head node, which
   // every get touches and so stays cached; the filter line a get probes is a cache miss.
+  if (empty() || !rep_->filter.MayContain(key.user_key_hash())) return false;
   Table::Iterator iter(&rep_->table);
-  iter.SeekToFirst();
-  if (!iter.Valid()) return false;
-  if (!rep_->filter.MayContain(key.user_key_hash())) return false;
   iter.Seek(key.memtable_key().data());
   if (!iter.Valid()) return false;
   // The seek landed on the first entry >= (user_key, snapshot): the newest visible

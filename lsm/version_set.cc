@@ -280,7 +280,7 @@ double VersionSet::CompactionScore(int* best_level, bool idle) const {
 // to the one below it, as when a store stopped growing between two level targets.
 // Levels 1.. only: level 0 has its own idle rule (CompactionScore). The level it
 // drains into is the next one holding data: an empty level between them takes the
-// tables by trivial moves and then drains on.
+// tables (by trivial moves where little lies below them) and then drains on.
 bool VersionSet::IdleDrainDue(int level) const {
   if (current_->NumFiles(level) == 0) return false;
   for (int below = level + 1; below < kNumLevels; below++) {

@@ -1240,6 +1240,7 @@ class IdleDrainTest : public ::testing::Test {
  protected:
   // The deepest level holds `deep_keys` keys (the even ones), level 1 `upper_keys` of
   // the odd ones in between, every value 100 random bytes, level 1 in several tables.
+  // The levels between are empty, so a drain also crosses them.
   // The store is then open with only WaitForBackgroundWork to make it idle.
   void OpenWithTwoRuns(int deep_keys, int upper_keys) {
     std::mt19937 rng(11);
