@@ -43,6 +43,20 @@ namespace {
 constexpr const char* kCommitLogTable = "strata_commit_log";
 constexpr const char* kDatabaseIdTable = "strata_database_id";
 
+// A store's commit log: a one-row ordinary table in the database of the store's tables
+// holding the id of the last transaction whose pending record the main database
+// committed, as 8 big-endian bytes. One per store, since transaction ids are counted
+// per store and each store resolves its pending records when it opens: a database
+// with tables in two stores has two logs. Named strata_commit_log_<id> after the id the
+// store's owner record keeps; a store claimed before logs were per store (and an
+// in-memory store, one per database) uses strata_commit_log.
+struct CommitLog {
+  std::string schema_name;
+  std::string table_name;
+
+  std::string QualifiedName() const;
+};
+
 // Buffers xUpdate reuses from row to row, so that a write allocates nothing once they
 // have grown. SQLite calls a table's xUpdate from one thread at a time, never nested.
 struct WriteScratch {
@@ -63,6 +77,7 @@ struct StrataTable {
   std::shared_ptr<Store> store;
   bool store_is_durable = false;  // on disk: commits go through the commit log
   std::string schema_name;        // "main", "temp", or an attached database
+  CommitLog commit_log;           // the store's, in database schema_name
   std::string table_name;
   TableSchema schema;
   uint32_t table_id = 0;
@@ -143,12 +158,16 @@ StoreOptions ToStoreOptions(const TableSchema& schema) {
   return options;
 }
 
-// The commit log is one row holding the id of the last transaction whose pending
-// record the main database committed, as 8 big-endian bytes. It is written with
-// incremental blob I/O, which is no INSERT/UPDATE/DELETE: sqlite3_changes() and
-// sqlite3_total_changes() stay the user's.
-std::string CommitLogName(const std::string& schema_name) {
-  return QuoteIdentifier(schema_name) + "." + kCommitLogTable;
+// The commit log is written with incremental blob I/O, which is no
+// INSERT/UPDATE/DELETE: sqlite3_changes() and sqlite3_total_changes() stay the user's.
+std::string CommitLog::QualifiedName() const {
+  return QuoteIdentifier(schema_name) + "." + QuoteIdentifier(table_name);
+}
+
+CommitLog CommitLogOf(const std::string& schema_name, const std::string& commit_log_id) {
+  std::string table_name = kCommitLogTable;
+  if (!commit_log_id.empty()) table_name += "_" + commit_log_id;
+  return {schema_name, table_name};
 }
 
 // The transaction id the commit log holds as this connection sees it into *committed;
@@ -156,9 +175,9 @@ std::string CommitLogName(const std::string& schema_name) {
 // committed). An error if the log cannot be read, e.g. SQLITE_BUSY while another
 // connection holds the database's exclusive lock: "nothing committed" would have the
 // caller discard a committed transaction.
-Status ReadCommitLog(sqlite3* db, const std::string& schema_name, uint64_t* committed) {
+Status ReadCommitLog(sqlite3* db, const CommitLog& log, uint64_t* committed) {
   *committed = 0;
-  std::string sql = "SELECT txid FROM " + CommitLogName(schema_name) + " LIMIT 1";
+  std::string sql = "SELECT txid FROM " + log.QualifiedName() + " LIMIT 1";
   sqlite3_stmt* stmt = nullptr;
   int rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr);
   if (rc == SQLITE_ERROR && std::string_view(sqlite3_errmsg(db)).starts_with("no such table")) {
@@ -177,9 +196,9 @@ Status ReadCommitLog(sqlite3* db, const std::string& schema_name, uint64_t* comm
   sqlite3_finalize(stmt);
   if (rc == SQLITE_DONE || (rc == SQLITE_ROW && bytes == 8)) return Status::OK();
   if (rc == SQLITE_ROW) {
-    return Status::Corruption(std::string(kCommitLogTable) + " holds a malformed transaction id");
+    return Status::Corruption(log.table_name + " holds a malformed transaction id");
   }
-  const std::string message = std::string("cannot read ") + kCommitLogTable + ": " + error;
+  const std::string message = "cannot read " + log.table_name + ": " + error;
   const int primary = rc & 0xff;
   return primary == SQLITE_BUSY || primary == SQLITE_LOCKED ? Status::Busy(message)
                                                             : Status::IOError(message);
@@ -189,12 +208,12 @@ Status ReadCommitLog(sqlite3* db, const std::string& schema_name, uint64_t* comm
 // which one committed. Writers are serialized and every commit applies its record, so
 // when nobody is between an xSync and its xCommit at most the last recorded id can be
 // pending and committed.
-Status RecoverPendingTransactions(sqlite3* db, const std::string& schema_name, Store* store) {
+Status RecoverPendingTransactions(sqlite3* db, const CommitLog& log, Store* store) {
   std::vector<uint64_t> pending;
   Status s = store->ListPending(&pending);
   if (!s.ok() || pending.empty()) return s;
   uint64_t committed = 0;
-  s = ReadCommitLog(db, schema_name, &committed);
+  s = ReadCommitLog(db, log, &committed);
   if (!s.ok()) return s;
   for (uint64_t txid : pending) {
     s = txid == committed ? store->ApplyPending(txid) : store->DiscardPending(txid);
@@ -229,9 +248,9 @@ Status RecoverPendingTransactions(sqlite3* db, const std::string& schema_name, S
 // database's write lock too (a schema change, a transaction's first write) or, to
 // recover a store just opened, before any schema change (the first one resolves and
 // marks the store recovered).
-Status ResolvePendingTransactions(sqlite3* db, const std::string& schema_name, Store* store) {
+Status ResolvePendingTransactions(sqlite3* db, const CommitLog& log, Store* store) {
   std::vector<uint64_t> unresolved = store->UnresolvedSchemaChanges();
-  Status s = RecoverPendingTransactions(db, schema_name, store);
+  Status s = RecoverPendingTransactions(db, log, store);
   if (s.ok()) s = store->FinishDrops();
   if (!s.ok()) return s;
   if (!unresolved.empty()) {
@@ -247,11 +266,11 @@ Status ResolvePendingTransactions(sqlite3* db, const std::string& schema_name, S
 // statement ended before a later transaction wrote the log) and is discarded, leaving
 // at worst a stale name and its rows for the next schema change or open to remove.
 // Younger ones may still be running and wait.
-Status ApplyCommittedSchemaChanges(sqlite3* db, const std::string& schema_name, Store* store) {
+Status ApplyCommittedSchemaChanges(sqlite3* db, const CommitLog& log, Store* store) {
   std::vector<uint64_t> unresolved = store->UnresolvedSchemaChanges();
   if (unresolved.empty()) return Status::OK();
   uint64_t committed = 0;
-  Status s = ReadCommitLog(db, schema_name, &committed);
+  Status s = ReadCommitLog(db, log, &committed);
   if (!s.ok()) return s;
   bool applied = false;
   for (uint64_t txid : unresolved) {
@@ -295,16 +314,18 @@ std::string ReadDatabaseId(sqlite3* db, const std::string& schema_name) {
   return id;
 }
 
+// Lowercase hexadecimal digits of `bytes`.
+std::string HexOf(std::string_view bytes) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char c : bytes) hex += {kHex[c >> 4], kHex[c & 15]};
+  return hex;
+}
+
 // Gives the database the id `id` (a new random one if empty), inside the statement's
 // transaction, and returns it in *id. CREATE TABLE ... AS counts no changes.
 Status RecordDatabaseId(sqlite3* db, const std::string& schema_name, std::string* id) {
-  std::string value = "randomblob(16)";
-  if (!id->empty()) {
-    static const char kHex[] = "0123456789abcdef";
-    value = "x'";
-    for (unsigned char c : *id) value += {kHex[c >> 4], kHex[c & 15]};
-    value += "'";
-  }
+  const std::string value = id->empty() ? "randomblob(16)" : "x'" + HexOf(*id) + "'";
   std::string sql = "CREATE TABLE IF NOT EXISTS " + QuoteIdentifier(schema_name) + "." +
                     kDatabaseIdTable + " AS SELECT " + value + " AS id";
   char* message = nullptr;
@@ -322,12 +343,30 @@ Status RecordDatabaseId(sqlite3* db, const std::string& schema_name, std::string
   return Status::OK();
 }
 
+// The commit log id for a store being claimed: 8 random bytes in hex, or empty (the
+// database's shared log) for a store that was written before owners were recorded,
+// whose pending records that log decides.
+Status NewCommitLogId(Store* store, std::string* commit_log_id) {
+  commit_log_id->clear();
+  std::vector<Store::TableEntry> tables;
+  std::vector<uint64_t> pending;
+  Status s = store->ListTables(&tables);
+  if (s.ok()) s = store->ListPending(&pending);
+  if (!s.ok() || !tables.empty() || !pending.empty()) return s;
+  char random[8];
+  sqlite3_randomness(sizeof(random), random);
+  *commit_log_id = HexOf(std::string_view(random, sizeof(random)));
+  return Status::OK();
+}
+
 // A store belongs to one database: recovery decides its pending transactions with the
 // commit log of that database, so another database's log would apply or discard them
 // wrongly. The database and the store keep the same random id, so copying or moving a
 // database together with its store keeps working; the store also remembers where its
-// database was, for messages and for the first CREATE after a crash (below).
-Status CheckStoreOwner(sqlite3* db, const std::string& schema_name, Store* store, bool create) {
+// database was, for messages and for the first CREATE after a crash (below). *log gets
+// the store's commit log.
+Status CheckStoreOwner(sqlite3* db, const std::string& schema_name, Store* store, bool create,
+                       CommitLog* log) {
   const std::string path = DatabasePath(db, schema_name);
   std::string database_id = ReadDatabaseId(db, schema_name);
   Store::Owner owner;
@@ -335,11 +374,15 @@ Status CheckStoreOwner(sqlite3* db, const std::string& schema_name, Store* store
   Status s = store->ReadOwner(&owner, &found);
   if (!s.ok()) return s;
   if (!found) {
-    if (!create) return Status::OK();  // a store from before owners were recorded
-    if (database_id.empty()) s = RecordDatabaseId(db, schema_name, &database_id);
-    if (s.ok()) s = store->ClaimOwner({database_id, path}, &owner);
+    *log = CommitLogOf(schema_name, "");  // a store from before owners were recorded
+    if (!create) return Status::OK();
+    std::string commit_log_id;
+    s = NewCommitLogId(store, &commit_log_id);
+    if (s.ok() && database_id.empty()) s = RecordDatabaseId(db, schema_name, &database_id);
+    if (s.ok()) s = store->ClaimOwner({database_id, path, commit_log_id}, &owner);
     if (!s.ok()) return s;
   }
+  *log = CommitLogOf(schema_name, owner.commit_log_id);
   if (owner.database_id == database_id) {
     return owner.database_path == path ? Status::OK() : store->UpdateOwnerPath(path);
   }
@@ -472,8 +515,9 @@ int CreateOrConnect(sqlite3* db, void* aux, int argc, const char* const* argv,
   }
   // Before recovery: another database's commit log must not decide this store's
   // pending transactions.
+  table->commit_log = CommitLogOf(table->schema_name, "");  // an in-memory store's
   if (s.ok() && table->store_is_durable) {
-    s = CheckStoreOwner(db, table->schema_name, table->store.get(), create);
+    s = CheckStoreOwner(db, table->schema_name, table->store.get(), create, &table->commit_log);
   }
   if (s.ok() && table->store_is_durable && table->store->NeedsRecovery()) {
     // Holding the slot, so that no transaction writes before the recovery.
@@ -481,7 +525,7 @@ int CreateOrConnect(sqlite3* db, void* aux, int argc, const char* const* argv,
     s = slot.status();
     // Another connection may have recovered the store while this one waited.
     if (s.ok() && table->store->NeedsRecovery()) {
-      s = ResolvePendingTransactions(db, table->schema_name, table->store.get());
+      s = ResolvePendingTransactions(db, table->commit_log, table->store.get());
     }
   }
   if (!s.ok()) {
@@ -497,7 +541,7 @@ int CreateOrConnect(sqlite3* db, void* aux, int argc, const char* const* argv,
   if (create) {
     // Also for in-memory stores: DROP and RENAME record their pending changes in it.
     // CREATE TABLE ... AS counts no changes, unlike an INSERT.
-    std::string sql = "CREATE TABLE IF NOT EXISTS " + CommitLogName(table->schema_name) +
+    std::string sql = "CREATE TABLE IF NOT EXISTS " + table->commit_log.QualifiedName() +
                       " AS SELECT zeroblob(8) AS txid";
     int rc = Exec(db, sql, error);
     if (rc != SQLITE_OK) return rc;
@@ -505,7 +549,7 @@ int CreateOrConnect(sqlite3* db, void* aux, int argc, const char* const* argv,
     // connection is committing: every earlier schema change and commit is decided.
     HeldWriterSlot slot(table.get());
     s = slot.status();
-    if (s.ok()) s = ResolvePendingTransactions(db, table->schema_name, table->store.get());
+    if (s.ok()) s = ResolvePendingTransactions(db, table->commit_log, table->store.get());
     // SQLite's schema decides what exists: a catalog entry without a SQLite table is
     // stale (see Store::RemoveStaleName).
     if (s.ok()) s = table->store->RemoveStaleName(table->table_name);
@@ -571,7 +615,7 @@ int xDestroy(sqlite3_vtab* vtab) {
   if (rc != SQLITE_OK) return rc;
   HeldWriterSlot slot(table);
   Status s = slot.status();
-  if (s.ok()) s = ResolvePendingTransactions(table->db, table->schema_name, table->store.get());
+  if (s.ok()) s = ResolvePendingTransactions(table->db, table->commit_log, table->store.get());
   if (!s.ok()) return Fail(table, s);
   WriteBatch on_commit;
   s = table->store->PrepareDropTable(table->table_name, &on_commit);
@@ -594,7 +638,7 @@ int xRename(sqlite3_vtab* vtab, const char* new_name) {
   if (rc != SQLITE_OK) return rc;
   HeldWriterSlot slot(table);
   Status s = slot.status();
-  if (s.ok()) s = ResolvePendingTransactions(table->db, table->schema_name, table->store.get());
+  if (s.ok()) s = ResolvePendingTransactions(table->db, table->commit_log, table->store.get());
   WriteBatch on_commit;
   if (s.ok()) s = table->store->PrepareRenameTable(table->table_name, new_name, &on_commit);
   if (!s.ok()) return Fail(table, s);
@@ -1196,8 +1240,8 @@ StoreTransaction* BeginWriting(StrataTable* table, Status* s) {
     // a crash left, if the recovery when the table was connected failed.
     if (s->ok()) {
       *s = table->store_is_durable && table->store->NeedsRecovery()
-               ? ResolvePendingTransactions(table->db, table->schema_name, table->store.get())
-               : ApplyCommittedSchemaChanges(table->db, table->schema_name, table->store.get());
+               ? ResolvePendingTransactions(table->db, table->commit_log, table->store.get())
+               : ApplyCommittedSchemaChanges(table->db, table->commit_log, table->store.get());
       if (!s->ok()) table->store->EndWrite(table->connection.get());
     }
     if (!s->ok()) {
@@ -1328,14 +1372,15 @@ int RecordCommitId(StrataTable* table, uint64_t txid) {
   unsigned char bytes[8];
   for (int i = 0; i < 8; i++) bytes[i] = static_cast<unsigned char>(txid >> (56 - 8 * i));
   sqlite3_blob* blob = nullptr;
-  int rc = sqlite3_blob_open(table->db, table->schema_name.c_str(), kCommitLogTable, "txid",
+  const CommitLog& log = table->commit_log;
+  int rc = sqlite3_blob_open(table->db, log.schema_name.c_str(), log.table_name.c_str(), "txid",
                              /*rowid=*/1, /*writable=*/1, &blob);
   if (rc == SQLITE_OK) rc = sqlite3_blob_write(blob, bytes, 8, 0);
   int close_rc = sqlite3_blob_close(blob);
   if (rc == SQLITE_OK) rc = close_rc;
   if (rc != SQLITE_OK) {
     SetErrorMessage(&table->base.zErrMsg, "strata table " + table->table_name +
-                                              ": cannot record commit in " + kCommitLogTable +
+                                              ": cannot record commit in " + log.table_name +
                                               ": " + sqlite3_errmsg(table->db));
   }
   return rc;

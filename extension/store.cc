@@ -21,7 +21,9 @@ constexpr std::string_view kDroppedTag = "dropped/";              // + 4-byte BE
 constexpr std::string_view kOwnerTag = "owner";                   // -> owner record
 
 constexpr uint8_t kCatalogEntryVersion = 1;
-constexpr uint8_t kOwnerRecordVersion = 1;
+// Version 1 had no commit log id (the store uses the database's shared log); it is
+// still read.
+constexpr uint8_t kOwnerRecordVersion = 2;
 constexpr uint8_t kPendingRecordVersion = 1;
 constexpr uint8_t kPendingPut = 1;
 constexpr uint8_t kPendingDelete = 0;
@@ -137,19 +139,23 @@ std::string EncodeOwner(const Store::Owner& owner) {
   std::string value(1, static_cast<char>(kOwnerRecordVersion));
   AppendLengthPrefixed(&value, owner.database_id);
   AppendLengthPrefixed(&value, owner.database_path);
+  AppendLengthPrefixed(&value, owner.commit_log_id);
   return value;
 }
 
 bool DecodeOwner(std::string_view value, Store::Owner* owner) {
-  if (value.empty() || static_cast<uint8_t>(value[0]) != kOwnerRecordVersion) return false;
+  if (value.empty()) return false;
+  const auto version = static_cast<uint8_t>(value[0]);
+  if (version != 1 && version != kOwnerRecordVersion) return false;
   value.remove_prefix(1);
-  std::string_view id, path;
+  std::string_view id, path, log_id;
   if (!ConsumeLengthPrefixed(&value, &id) || !ConsumeLengthPrefixed(&value, &path) ||
-      !value.empty()) {
+      (version >= 2 && !ConsumeLengthPrefixed(&value, &log_id)) || !value.empty()) {
     return false;
   }
   owner->database_id.assign(id);
   owner->database_path.assign(path);
+  owner->commit_log_id.assign(log_id);
   return true;
 }
 

@@ -168,10 +168,15 @@ class Store {
   // ---- Owner: the one database whose tables live in the store -----------------------
   // The commit log that decides the store's pending transactions lives in one database,
   // so a store belongs to one database. The database keeps a random id; the store
-  // keeps the same id and where that database was last seen.
+  // keeps the same id, where that database was last seen, and which of the database's
+  // commit logs is its own (a database can have tables in several stores, each with
+  // its own transaction ids).
   struct Owner {
     std::string database_id;
     std::string database_path;  // empty for an in-memory database
+    // Names the store's commit log in the database; empty for a store claimed before
+    // logs were per store, which uses the database's shared log.
+    std::string commit_log_id;
   };
   // *found is false if the store records no owner (new, or made before owners were
   // recorded).

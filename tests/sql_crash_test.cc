@@ -3,8 +3,10 @@
 // durable, however the process dies.
 //
 // A child process runs numbered transactions; each one inserts row i into two strata
-// tables (one store, so one atomic batch) and into an ordinary table, and increments a
-// counter row in a strata table and in an ordinary table. After each COMMIT returns it
+// tables of the database's default store (one atomic batch), into a strata table of a
+// second store (dir=: its own batch, transaction ids and commit log) and into an
+// ordinary table, and increments a counter row in a strata table and in an ordinary
+// table. After each COMMIT returns it
 // reports i through a pipe. The parent SIGKILLs it at a random moment, reopens the
 // database (which runs the extension's recovery) and checks:
 //   - every acknowledged transaction is in every table;
@@ -16,13 +18,15 @@
 //
 // Random kills reach the commit protocol's windows only by chance, so the same child
 // also dies at exact steps of the commit of its last transaction (KillAtStep tests):
-//   after xSync:        every xSync wrote its pending record; the main database has not
+//   after xSync:        every xSync wrote its pending record (one per store); the main
+//                       database has not
 //                       committed (SQLite's commit hook runs in between): recovery must
 //                       discard the record;
 //   after main commit:  the main database's commit is durable and no xCommit has run (a
 //                       VFS shim dies when the database file is told
 //                       SQLITE_FCNTL_COMMIT_PHASETWO, which SQLite sends right before it
-//                       calls the xCommits): recovery must apply the record;
+//                       calls the xCommits): recovery must apply both stores' records,
+//                       also when the second store is opened and written first;
 //   after xCommit:      COMMIT returned: xCommit applied the transaction from memory,
 //                       unsynced, and deleted the record in the same write.
 //
@@ -95,6 +99,9 @@ void ChildRun(const test::SqliteDb& db, const std::string& sql) {
   if (!r.ok()) ChildFail(sql + ": " + r.ToString());
 }
 
+// The directory of the second store, beside the default one (`<database>-strata`).
+std::string SecondStorePath(const std::string& database_path) { return database_path + "-far"; }
+
 // Opens the database and creates the tables if missing.
 void ChildSetup(test::SqliteDb* db, const std::string& journal_mode, const std::string& path) {
   std::string error;
@@ -107,6 +114,10 @@ void ChildSetup(test::SqliteDb* db, const std::string& journal_mode, const std::
            "CREATE VIRTUAL TABLE IF NOT EXISTS s2 USING strata(id INTEGER, part INTEGER, v BLOB, "
            "PRIMARY KEY (id, part));"
            "CREATE VIRTUAL TABLE IF NOT EXISTS s_counter USING strata(k INTEGER PRIMARY KEY, n);"
+           "CREATE VIRTUAL TABLE IF NOT EXISTS s_far USING strata(id INTEGER PRIMARY KEY, v, "
+           "dir='" + SecondStorePath(path) + "', sync=full);"
+           "CREATE VIRTUAL TABLE IF NOT EXISTS far_notes USING strata(k INTEGER PRIMARY KEY, v, "
+           "dir='" + SecondStorePath(path) + "');"
            "CREATE TABLE IF NOT EXISTS o(id INTEGER PRIMARY KEY, v TEXT);"
            "CREATE TABLE IF NOT EXISTS o_counter(k INTEGER PRIMARY KEY, n);"
            "INSERT OR IGNORE INTO s_counter VALUES (0, 0);"
@@ -127,6 +138,7 @@ std::string TransactionBody(int64_t id) {
   std::string sql = "INSERT INTO s1 VALUES (" + n + ", " + payload + ");";
   sql += "INSERT INTO s2 VALUES (" + n + ", 1, randomblob(" + std::to_string(id % 300) + "));";
   sql += "INSERT INTO o VALUES (" + n + ", " + payload + ");";
+  sql += "INSERT INTO s_far VALUES (" + n + ", " + payload + ");";
   sql += "UPDATE s_counter SET n = n + 1 WHERE k = 0;";
   sql += "UPDATE o_counter SET n = n + 1 WHERE k = 0;";
   return sql;
@@ -397,12 +409,15 @@ int64_t Verify(const std::string& path, int64_t last_ack) {
   }
   EXPECT_EQ(ids("SELECT id FROM s1"), in_o) << "strata table s1 disagrees with table o";
   EXPECT_EQ(ids("SELECT id FROM s2 WHERE part = 1"), in_o) << "strata table s2 disagrees";
+  EXPECT_EQ(ids("SELECT id FROM s_far"), in_o) << "s_far (the second store) disagrees";
   EXPECT_EQ(ids("SELECT count(*) FROM s2"), std::vector<int64_t>{n});
   EXPECT_EQ(ids("SELECT n FROM s_counter"), std::vector<int64_t>{n});
   EXPECT_EQ(ids("SELECT n FROM o_counter"), std::vector<int64_t>{n});
   // Values too, not just keys.
   test::SqlResult mismatch =
       db.Run("SELECT count(*) FROM o JOIN s1 USING (id) WHERE o.v IS NOT s1.v");
+  EXPECT_EQ(mismatch.rows, (test::SqlRows{{"int:0"}})) << mismatch.ToString();
+  mismatch = db.Run("SELECT count(*) FROM o JOIN s_far USING (id) WHERE o.v IS NOT s_far.v");
   EXPECT_EQ(mismatch.rows, (test::SqlRows{{"int:0"}})) << mismatch.ToString();
   return n;
 }
@@ -449,7 +464,8 @@ void RunCrashRounds(const std::string& journal_mode) {
       EXPECT_EQ(acks.front(), total + 1) << "the child did not continue after the last one";
       last_ack = acks.back();
     }
-    size_t pending = PendingTransactions(path + "-strata");
+    size_t pending =
+        PendingTransactions(path + "-strata") + PendingTransactions(SecondStorePath(path));
     int64_t n = Verify(path, last_ack);
     std::printf("round %d: last acknowledged %lld, present %lld, pending at reopen %zu\n", round,
                 static_cast<long long>(last_ack), static_cast<long long>(n), pending);
@@ -474,15 +490,15 @@ void PrintTo(KillStep step, std::ostream* os) { *os << KillStepName(step); }
 
 class KillAtStepTest : public ::testing::TestWithParam<std::tuple<KillStep, std::string>> {};
 
-TEST_P(KillAtStepTest, RecoveryKeepsTheLastTransactionExactlyIfTheMainDatabaseCommittedIt) {
-  const auto& [step, journal_mode] = GetParam();
-  test::TempDir dir("sql-crash-step");
-  const std::string path = dir.Join("crash.db");
-  constexpr int64_t kCommitted = 3;  // transactions before the one that is cut
+constexpr int64_t kCommittedBeforeStep = 3;  // transactions before the one that is cut
+
+// Runs the step child on `path` until it dies at `step` of its last transaction.
+void KillChildAtStep(KillStep step, const std::string& journal_mode, const std::string& path) {
   int fd = -1;
   pid_t child = StartChild(kStepChildVariable,
-                           std::string(KillStepName(step)) + ":" + std::to_string(kCommitted) +
-                               ":" + journal_mode + ":" + path,
+                           std::string(KillStepName(step)) + ":" +
+                               std::to_string(kCommittedBeforeStep) + ":" + journal_mode + ":" +
+                               path,
                            &fd);
   ASSERT_GT(child, 0) << std::strerror(errno);
   FILE* child_output = fdopen(fd, "r");
@@ -495,22 +511,54 @@ TEST_P(KillAtStepTest, RecoveryKeepsTheLastTransactionExactlyIfTheMainDatabaseCo
   waitpid(child, &status, 0);
   ASSERT_EQ("", errors);
   ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "child status " << status;
+}
 
-  // Before xCommit the transaction's pending record is in the store; xCommit deletes it
+// Runs `sql` in a new connection to `path`.
+void RunInNewConnection(const std::string& path, const std::string& sql) {
+  test::SqliteDb db;
+  std::string error;
+  ASSERT_TRUE(db.Open(path, &error) && test::LoadStrata(&db, &error)) << error;
+  test::SqlResult r = db.Run(sql);
+  ASSERT_TRUE(r.ok()) << r.ToString();
+}
+
+TEST_P(KillAtStepTest, RecoveryKeepsTheLastTransactionExactlyIfTheMainDatabaseCommittedIt) {
+  const auto& [step, journal_mode] = GetParam();
+  test::TempDir dir("sql-crash-step");
+  const std::string path = dir.Join("crash.db");
+  ASSERT_NO_FATAL_FAILURE(KillChildAtStep(step, journal_mode, path));
+
+  // Before xCommit the transaction's pending record is in each store; xCommit deletes it
   // in the write that applies the transaction.
-  EXPECT_EQ(step == KillStep::kAfterXCommit ? 0u : 1u, PendingTransactions(path + "-strata"));
+  const size_t pending_each = step == KillStep::kAfterXCommit ? 0 : 1;
+  EXPECT_EQ(pending_each, PendingTransactions(path + "-strata"));
+  EXPECT_EQ(pending_each, PendingTransactions(SecondStorePath(path)));
   const bool main_committed = step != KillStep::kAfterXSync;
-  EXPECT_EQ(kCommitted + (main_committed ? 1 : 0), Verify(path, kCommitted));
-  // The reopened store goes on working: one more transaction, then everything again.
-  const int64_t next = kCommitted + (main_committed ? 1 : 0) + 1;
-  {
-    test::SqliteDb db;
-    std::string error;
-    ASSERT_TRUE(db.Open(path, &error) && test::LoadStrata(&db, &error)) << error;
-    test::SqlResult r = db.Run("BEGIN;" + TransactionBody(next) + "COMMIT");
-    ASSERT_TRUE(r.ok()) << r.ToString();
-  }
+  const int64_t present = kCommittedBeforeStep + (main_committed ? 1 : 0);
+  EXPECT_EQ(present, Verify(path, kCommittedBeforeStep));
+  // The reopened stores go on working: one more transaction, then everything again.
+  const int64_t next = present + 1;
+  ASSERT_NO_FATAL_FAILURE(RunInNewConnection(path, "BEGIN;" + TransactionBody(next) + "COMMIT"));
   EXPECT_EQ(next, Verify(path, next));
+  EXPECT_EQ(0u, PendingTransactions(path + "-strata"));
+  EXPECT_EQ(0u, PendingTransactions(SecondStorePath(path)));
+}
+
+// Each store resolves its pending records when it is opened, against its own commit
+// log: the second store opened and written first must not decide the default store's
+// committed record (with one log per database its commit would overwrite the id the
+// default store's recovery looks for).
+TEST_P(KillAtStepTest, AStoreWrittenFirstAfterTheCrashLeavesTheOtherStoresRecordDecidable) {
+  const auto& [step, journal_mode] = GetParam();
+  test::TempDir dir("sql-crash-step");
+  const std::string path = dir.Join("crash.db");
+  ASSERT_NO_FATAL_FAILURE(KillChildAtStep(step, journal_mode, path));
+  // Only far_notes (the second store) is connected: the default store stays closed.
+  ASSERT_NO_FATAL_FAILURE(RunInNewConnection(
+      path, "CREATE TABLE notes(v); INSERT INTO far_notes VALUES (1, 'a');"
+            "BEGIN; INSERT INTO far_notes VALUES (2, 'b'); INSERT INTO notes VALUES ('c'); COMMIT"));
+  const bool main_committed = step != KillStep::kAfterXSync;
+  EXPECT_EQ(kCommittedBeforeStep + (main_committed ? 1 : 0), Verify(path, kCommittedBeforeStep));
   EXPECT_EQ(0u, PendingTransactions(path + "-strata"));
 }
 

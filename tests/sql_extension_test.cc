@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "extension/store.h"
 #include "lsm/table.h"
 #include "lsm/table_format.h"
 #include "strata/env.h"
@@ -779,6 +780,104 @@ TEST_F(SqlExtensionTest, FunctionsFindATableReconnectedAfterASchemaReset) {
   EXPECT_TRUE(r.ok()) << r.ToString();
   EXPECT_EQ(r.rows, (SqlRows{{"int:1", "int:1", "int:1"}}));
   EXPECT_EQ(Keys(*db), "1,2");
+}
+
+// The commit logs of a database's stores, by name ("strata_commit_log...").
+std::vector<std::string> CommitLogTables(const SqliteDb& db) {
+  std::vector<std::string> names;
+  for (const auto& row : Must(db,
+                              "SELECT name FROM sqlite_schema WHERE type = 'table' AND name "
+                              "LIKE 'strata\\_commit\\_log%' ESCAPE '\\' ORDER BY name")) {
+    names.push_back(row[0].substr(6, row[0].size() - 7));  // text:'<name>'
+
+  }
+  return names;
+}
+
+// Transaction ids are counted per store and each store resolves its pending records
+// against its commit log when it opens, so each store of a database has a log of its
+// own (the crash tests in sql_crash_test kill a transaction over two stores): a
+// transaction writing both records one id in each.
+TEST_F(SqlExtensionTest, EachStoreOfADatabaseHasItsOwnCommitLog) {
+  auto db = Connect(DbPath());
+  Must(*db, "CREATE VIRTUAL TABLE t USING strata(k INTEGER PRIMARY KEY, v)");
+  Must(*db, "CREATE VIRTUAL TABLE u USING strata(k INTEGER PRIMARY KEY, v, dir='" +
+                dir_.Join("second") + "')");
+  Must(*db, "CREATE VIRTUAL TABLE t2 USING strata(k INTEGER PRIMARY KEY, v)");  // t's store
+  std::vector<std::string> logs = CommitLogTables(*db);
+  ASSERT_EQ(logs.size(), 2u);
+  for (const std::string& log : logs) {
+    EXPECT_EQ(log.size(), std::string("strata_commit_log_").size() + 16) << log;
+  }
+  auto txid = [&](const std::string& log) { return Scalar(*db, "SELECT hex(txid) FROM " + log); };
+  const std::string before[2] = {txid(logs[0]), txid(logs[1])};
+  Must(*db, "BEGIN; INSERT INTO t VALUES (1, 'a'); INSERT INTO u VALUES (1, 'b'); COMMIT");
+  EXPECT_NE(txid(logs[0]), before[0]);
+  EXPECT_NE(txid(logs[1]), before[1]);
+  // A transaction of one store leaves the other's log alone.
+  const std::string after_both[2] = {txid(logs[0]), txid(logs[1])};
+  Must(*db, "INSERT INTO u VALUES (2, 'c')");
+  EXPECT_EQ(txid(logs[0]) == after_both[0], txid(logs[1]) != after_both[1]);
+  EXPECT_EQ(Keys(*db, "t"), "1");
+  EXPECT_EQ(Keys(*db, "u"), "1,2");
+}
+
+// A store claimed before commit logs were per store (its owner record has format
+// version 1, or it has none because it predates owners) keeps using the database's
+// shared strata_commit_log, whose id decides its pending records: a new log would
+// discard a transaction committed before the upgrade.
+TEST_F(SqlExtensionTest, StoreFromBeforePerStoreCommitLogsKeepsTheSharedLog) {
+  for (const bool has_owner : {true, false}) {
+    SCOPED_TRACE(has_owner ? "owner record of version 1" : "no owner record");
+    const std::string path = DbPath(has_owner ? "v1.db" : "unowned.db");
+    std::string old_log;
+    {
+      auto db = Connect(path);
+      Must(*db, "CREATE VIRTUAL TABLE t USING strata(k INTEGER PRIMARY KEY, v)");
+      Must(*db, "INSERT INTO t VALUES (1, 'a')");
+      old_log = CommitLogTables(*db).at(0);
+    }
+    {  // What the previous version left: the shared log, an owner without a log id.
+      SqliteDb plain;
+      std::string error;
+      ASSERT_TRUE(plain.Open(path, &error)) << error;
+      Must(plain, "CREATE TABLE strata_commit_log AS SELECT txid FROM " + old_log +
+                      "; DROP TABLE " + old_log);
+      std::string id = Must(plain, "SELECT hex(id) FROM strata_database_id").at(0).at(0);
+      std::shared_ptr<sql::Store> store;
+      ASSERT_TRUE(
+          sql::Store::Acquire(path + "-strata", /*in_memory=*/false, sql::StoreOptions(), &store)
+              .ok());
+      const std::string key = sql::Store::TableKeyPrefix(0) + "owner";
+      Status s;
+      if (has_owner) {
+        std::string database_id;
+        for (size_t i = 6; i + 1 < id.size() - 1; i += 2) {  // "text:'<32 hex digits>'"
+          database_id.push_back(static_cast<char>(std::stoi(id.substr(i, 2), nullptr, 16)));
+        }
+        ASSERT_EQ(database_id.size(), 16u) << id;
+        ASSERT_LT(path.size(), 128u);  // a one-byte varint length
+        std::string v1 = {1, 16};  // version 1, a 16-byte id
+        v1 += database_id;
+        v1.push_back(static_cast<char>(path.size()));
+        v1 += path;
+        s = store->db()->Put(WriteOptions(), key, v1);
+      } else {
+        s = store->db()->Delete(WriteOptions(), key);
+      }
+      ASSERT_TRUE(s.ok()) << s.ToString();
+    }
+    auto db = Connect(path);
+    const std::string before = Scalar(*db, "SELECT hex(txid) FROM strata_commit_log");
+    Must(*db, "INSERT INTO t VALUES (2, 'b')");
+    EXPECT_NE(Scalar(*db, "SELECT hex(txid) FROM strata_commit_log"), before);
+    // A table created in the store now (which claims it if it has no owner) too.
+    Must(*db, "CREATE VIRTUAL TABLE u USING strata(k INTEGER PRIMARY KEY, v)");
+    Must(*db, "INSERT INTO u VALUES (1, 'c')");
+    EXPECT_EQ(CommitLogTables(*db), std::vector<std::string>{"strata_commit_log"});
+    EXPECT_EQ(Keys(*db), "1,2");
+    EXPECT_EQ(Keys(*db, "u"), "1");
+  }
 }
 
 TEST_F(SqlExtensionTest, DirOptionPutsTheStoreInTheNamedDirectory) {

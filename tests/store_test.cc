@@ -476,11 +476,12 @@ TEST_P(StoreTest, OwnerIsClaimedOnceAndItsPathCanMove) {
   bool found = true;
   ASSERT_TRUE(store->ReadOwner(&owner, &found).ok());
   EXPECT_FALSE(found);
-  ASSERT_TRUE(store->ClaimOwner({"id-a", "/a.db"}, &owner).ok());
+  ASSERT_TRUE(store->ClaimOwner({"id-a", "/a.db", "log-a"}, &owner).ok());
   EXPECT_EQ("id-a", owner.database_id);
-  ASSERT_TRUE(store->ClaimOwner({"id-b", "/b.db"}, &owner).ok());
+  ASSERT_TRUE(store->ClaimOwner({"id-b", "/b.db", "log-b"}, &owner).ok());
   EXPECT_EQ("id-a", owner.database_id);  // the first claim stays
   EXPECT_EQ("/a.db", owner.database_path);
+  EXPECT_EQ("log-a", owner.commit_log_id);
   ASSERT_TRUE(store->UpdateOwnerPath("/moved/a.db").ok());
   store.reset();
   if (!in_memory()) store = Acquire();  // recorded in the store, not in memory
@@ -489,6 +490,32 @@ TEST_P(StoreTest, OwnerIsClaimedOnceAndItsPathCanMove) {
   EXPECT_TRUE(found);
   EXPECT_EQ("id-a", owner.database_id);
   EXPECT_EQ("/moved/a.db", owner.database_path);
+  EXPECT_EQ("log-a", owner.commit_log_id);  // a move keeps the store's commit log
+}
+
+// Owner records of format version 1 (before commit logs were per store) name no commit
+// log: the store keeps using its database's shared one. Damaged records are corruption.
+TEST_P(StoreTest, OwnerRecordOfVersionOneHasNoCommitLogId) {
+  std::shared_ptr<Store> store = Acquire();
+  const std::string key = Store::TableKeyPrefix(0) + "owner";
+  ASSERT_TRUE(store->db()->Put(WriteOptions(), key, "\x01\x04id-a\x05/a.db").ok());
+  Store::Owner owner{"x", "x", "x"};
+  bool found = false;
+  ASSERT_TRUE(store->ReadOwner(&owner, &found).ok());
+  EXPECT_TRUE(found);
+  EXPECT_EQ("id-a", owner.database_id);
+  EXPECT_EQ("/a.db", owner.database_path);
+  EXPECT_EQ("", owner.commit_log_id);
+  ASSERT_TRUE(store->UpdateOwnerPath("/b.db").ok());  // rewritten as version 2
+  EXPECT_EQ(std::string("\x02\x04id-a\x05/b.db\x00", 13), Get(store.get(), key));
+
+  for (const std::string& bad : {std::string("\x01\x04id-a\x05/a.db\x00", 13),  // v1 + more
+                                 std::string("\x02\x04id-a\x05/a.db"),          // v2 short
+                                 std::string("\x03\x04id-a\x05/a.db\x00", 13)}) {
+    ASSERT_TRUE(store->db()->Put(WriteOptions(), key, bad).ok());
+    Status s = store->ReadOwner(&owner, &found);
+    EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+  }
 }
 
 TEST_P(StoreTest, MalformedCatalogEntryIsCorruptionNamingTheTable) {
