@@ -41,12 +41,18 @@ bool GetVarintSlow(const char** p, const char* limit, uint64_t* v) {
   return false;
 }
 
-// GetVarintSlow with the one-byte case (every serial type of a column up to 57 bytes,
-// every small header size) inline: it is read for each column of each row scanned.
+// GetVarintSlow with the one- and two-byte cases inline: it is read for each column of
+// each row scanned.
 inline bool GetVarint(const char** p, const char* limit, uint64_t* v) {
   if (*p < limit && static_cast<uint8_t>(**p) < 0x80) {
     *v = static_cast<uint8_t>(**p);
     (*p)++;
+    return true;
+  }
+  // Two bytes: the serial type of a TEXT or BLOB of 58 to 8185 bytes.
+  if (limit - *p >= 2 && static_cast<uint8_t>((*p)[1]) < 0x80) {
+    *v = (static_cast<uint8_t>((*p)[0]) & 0x7F) | (uint64_t{static_cast<uint8_t>((*p)[1])} << 7);
+    *p += 2;
     return true;
   }
   return GetVarintSlow(p, limit, v);

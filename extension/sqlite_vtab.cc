@@ -765,6 +765,10 @@ struct StrataCursor {
   // would only push out the ones point reads reuse.
   bool fill_cache = true;
   std::unique_ptr<Iterator> iter;  // over the current non-point range
+  // The current range's far bound (upper ascending, lower descending) is the table's
+  // edge: then a key is inside exactly if it has the table's prefix, a 4-byte compare
+  // instead of a string comparison for every row of a full scan.
+  bool bound_is_table_edge = false;
   int64_t limit = -1;              // rows still to return; -1 = no limit
   int64_t offset = 0;              // rows still to skip
 
@@ -864,6 +868,9 @@ void FindRow(StrataCursor* cursor, bool advance) {
     }
     if (cursor->iter == nullptr) {
       cursor->iter = NewRangeIterator(cursor);
+      const StrataTable* table = cursor->table;
+      cursor->bound_is_table_edge = cursor->descending ? range.lower == table->prefix
+                                                       : range.upper == table->prefix_end;
       if (cursor->descending) {
         cursor->iter->Seek(range.upper);
         if (cursor->iter->Valid()) {
@@ -887,8 +894,16 @@ void FindRow(StrataCursor* cursor, bool advance) {
     Iterator* it = cursor->iter.get();
     if (it->Valid()) {
       std::string_view k = it->key();
-      bool inside = cursor->descending ? k >= std::string_view(range.lower)
-                                       : k < std::string_view(range.upper);
+      // The iterator started inside the range and moves away from its near bound.
+      bool inside;
+      if (cursor->bound_is_table_edge) {
+        constexpr size_t kPrefixSize = Store::kTableKeyPrefixSize;
+        inside = k.size() >= kPrefixSize &&
+                 std::memcmp(k.data(), cursor->table->prefix.data(), kPrefixSize) == 0;
+      } else {
+        inside = cursor->descending ? k >= std::string_view(range.lower)
+                                    : k < std::string_view(range.upper);
+      }
       if (inside) {
         cursor->key = k;
         cursor->value = it->value();

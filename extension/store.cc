@@ -421,7 +421,7 @@ WriteOptions Store::CommitWriteOptions() const {
 
 std::string Store::TableKeyPrefix(uint32_t id) {
   std::string prefix;
-  AppendBigEndian(&prefix, id, 4);
+  AppendBigEndian(&prefix, id, kTableKeyPrefixSize);
   return prefix;
 }
 

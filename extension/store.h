@@ -189,6 +189,7 @@ class Store {
 
   // The 4-byte big-endian id that starts every row key of table `id`.
   static std::string TableKeyPrefix(uint32_t id);
+  static constexpr size_t kTableKeyPrefixSize = 4;
 
   // ---- Writer slot ----------------------------------------------------------------
   // One writing transaction per store. Waits up to `timeout` for the slot, then
