@@ -50,6 +50,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <ostream>
 #include <random>
 #include <string>
@@ -384,12 +385,9 @@ int64_t IntOf(const std::string& cell) { return std::stoll(cell.substr(4)); }
 
 // Reopens the database and checks the invariants; returns n (the transactions present).
 int64_t Verify(const std::string& path, int64_t last_ack) {
-  test::SqliteDb db;
-  std::string error;
-  if (!db.Open(path, &error) || !test::LoadStrata(&db, &error)) {
-    ADD_FAILURE() << error;
-    return 0;
-  }
+  std::unique_ptr<test::SqliteDb> connection = test::Connect(path);
+  if (!connection->is_open()) return 0;
+  const test::SqliteDb& db = *connection;
   auto ids = [&](const char* sql) {
     test::SqlResult r = db.Run(sql);
     EXPECT_TRUE(r.ok()) << sql << ": " << r.ToString();
@@ -515,10 +513,9 @@ void KillChildAtStep(KillStep step, const std::string& journal_mode, const std::
 
 // Runs `sql` in a new connection to `path`.
 void RunInNewConnection(const std::string& path, const std::string& sql) {
-  test::SqliteDb db;
-  std::string error;
-  ASSERT_TRUE(db.Open(path, &error) && test::LoadStrata(&db, &error)) << error;
-  test::SqlResult r = db.Run(sql);
+  std::unique_ptr<test::SqliteDb> db = test::Connect(path);
+  ASSERT_TRUE(db->is_open());
+  test::SqlResult r = db->Run(sql);
   ASSERT_TRUE(r.ok()) << r.ToString();
 }
 

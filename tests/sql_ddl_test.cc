@@ -32,22 +32,13 @@ using test::SqliteDb;
 using test::SqlResult;
 using test::SqlRows;
 
-std::unique_ptr<SqliteDb> Connect(const std::string& path) {
-  auto db = std::make_unique<SqliteDb>();
-  std::string error;
-  if (!db->Open(path, &error) || !test::LoadStrata(db.get(), &error)) {
-    ADD_FAILURE() << error;
-    db->Close();
-    return db;
-  }
-  db->Run("PRAGMA synchronous = OFF");
-  return db;
-}
+using test::Must;
 
-SqlRows Must(const SqliteDb& db, std::string_view sql) {
-  SqlResult r = db.Run(sql);
-  EXPECT_TRUE(r.ok()) << sql << "\n  -> " << r.ToString();
-  return r.rows;
+// test::Connect without fsyncs of the database file: these tests cut no power.
+std::unique_ptr<SqliteDb> Connect(const std::string& path) {
+  auto db = test::Connect(path);
+  if (db->is_open()) db->Run("PRAGMA synchronous = OFF");
+  return db;
 }
 
 // What a table looks like from SQL: its rows, or the error reading it gives (for a

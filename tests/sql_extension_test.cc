@@ -35,28 +35,11 @@
 namespace strata {
 namespace {
 
+using test::Connect;
+using test::Must;
 using test::SqliteDb;
 using test::SqlResult;
 using test::SqlRows;
-
-// A connection to `path` with the extension loaded; fails the test (and returns a
-// closed connection) if either step fails.
-std::unique_ptr<SqliteDb> Connect(const std::string& path) {
-  auto db = std::make_unique<SqliteDb>();
-  std::string error;
-  if (!db->Open(path, &error) || !test::LoadStrata(db.get(), &error)) {
-    ADD_FAILURE() << error;
-    db->Close();
-  }
-  return db;
-}
-
-// Runs sql, which must succeed; returns its rows.
-SqlRows Must(const SqliteDb& db, std::string_view sql) {
-  SqlResult r = db.Run(sql);
-  EXPECT_TRUE(r.ok()) << sql << "\n  -> " << r.ToString();
-  return r.rows;
-}
 
 // The only value sql returns, rendered ("int:3", "text:'a'", "null"); "<no row>" if none.
 std::string Scalar(const SqliteDb& db, std::string_view sql) {

@@ -1,5 +1,7 @@
 #include "tests/support/sqlite_harness.h"
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -276,6 +278,22 @@ SqlResult SqliteDb::Run(std::string_view sql, const std::vector<SqlTestValue>& p
     result.changes = sqlite3_changes64(db_);
   }
   return result;
+}
+
+SqlRows Must(const SqliteDb& db, std::string_view sql) {
+  SqlResult r = db.Run(sql);
+  EXPECT_TRUE(r.ok()) << sql << "\n  -> " << r.ToString();
+  return r.rows;
+}
+
+std::unique_ptr<SqliteDb> ConnectWithExtension(const std::string& path, const char* extension) {
+  auto db = std::make_unique<SqliteDb>();
+  std::string error;
+  if (!db->Open(path, &error) || !db->LoadExtension(extension, &error)) {
+    ADD_FAILURE() << error;
+    db->Close();
+  }
+  return db;
 }
 
 }  // namespace strata::test

@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -128,10 +129,23 @@ class SqliteDb {
   sqlite3* db_ = nullptr;
 };
 
+// Runs sql, which must succeed (a test failure naming the statement otherwise); returns
+// its rows.
+SqlRows Must(const SqliteDb& db, std::string_view sql);
+
+// Opens `path` and loads the extension at `extension` into it. If either step fails,
+// fails the test and returns a closed connection.
+std::unique_ptr<SqliteDb> ConnectWithExtension(const std::string& path, const char* extension);
+
 #ifdef STRATA_EXTENSION_PATH
 // Loads build/strata.so into db.
 inline bool LoadStrata(SqliteDb* db, std::string* error) {
   return db->LoadExtension(StrataExtensionPath(), error);
+}
+
+// A connection to `path` with build/strata.so loaded (see ConnectWithExtension).
+inline std::unique_ptr<SqliteDb> Connect(const std::string& path) {
+  return ConnectWithExtension(path, StrataExtensionPath());
 }
 #endif
 
