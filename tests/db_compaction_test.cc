@@ -1396,11 +1396,17 @@ TEST(CompactionLifetimeTest, PinnedLevel0TablesCloseWhenCompactedAway) {
 // ---------------------------------------------------------------------------
 // Backpressure.
 
-// Delegates to another Env, but every sync of a table file takes `delay`: compactions
-// (many output tables) fall behind flushes (one table each), so level 0 fills up.
-class SlowTableSyncEnv final : public Env {
+// Delegates to another Env, but every sync of a table file takes `table_sync_delay`:
+// compactions (many output tables) fall behind flushes (one table each), so level 0
+// fills up. And once armed (DelayNextLogCreation), the next creation of a log file
+// takes a given time, during which creating_log() is true.
+class SlowFileEnv final : public Env {
  public:
-  SlowTableSyncEnv(Env* base, std::chrono::microseconds delay) : base_(base), delay_(delay) {}
+  SlowFileEnv(Env* base, std::chrono::microseconds table_sync_delay)
+      : base_(base), delay_(table_sync_delay) {}
+
+  void DelayNextLogCreation(std::chrono::microseconds delay) { log_creation_delay_ = delay; }
+  bool creating_log() const { return creating_log_; }
 
   Status NewSequentialFile(const std::string& path,
                            std::unique_ptr<SequentialFile>* result) override {
@@ -1411,6 +1417,14 @@ class SlowTableSyncEnv final : public Env {
     return base_->NewRandomAccessFile(path, result);
   }
   Status NewWritableFile(const std::string& path, std::unique_ptr<WritableFile>* result) override {
+    const std::chrono::microseconds log_delay = log_creation_delay_.exchange({});
+    if (path.ends_with(".log") && log_delay.count() > 0) {
+      creating_log_ = true;
+      std::this_thread::sleep_for(log_delay);
+      creating_log_ = false;
+    } else if (log_delay.count() > 0) {
+      log_creation_delay_ = log_delay;  // not a log: stays armed
+    }
     std::unique_ptr<WritableFile> file;
     Status s = base_->NewWritableFile(path, &file);
     if (!s.ok()) return s;
@@ -1461,7 +1475,39 @@ class SlowTableSyncEnv final : public Env {
 
   Env* const base_;
   const std::chrono::microseconds delay_;
+  std::atomic<std::chrono::microseconds> log_creation_delay_{};
+  std::atomic<bool> creating_log_{false};
 };
+
+// WaitForBackgroundWork returns only after an idle flush that has begun: its memtable
+// switch releases the DB's mutex while it creates the new log, and a waiter that came in
+// then saw no flush or compaction running, no immutable memtable, and no idle flush due
+// (the switch held the writer slot), and returned with the memtable unflushed.
+TEST_F(IdleSettleTest, WaitingDuringAnIdleMemtableSwitchWaitsForItsFlush) {
+  SlowFileEnv slow_env(env_.get(), std::chrono::microseconds(0));
+  struct CloseFirst {  // the store goes before the Env it uses, also on a failed ASSERT
+    std::unique_ptr<DB>& db;
+    ~CloseFirst() { db.reset(); }
+  } close_first{db_};
+  Options options = SmallTreeOptions(&slow_env);
+  options.settle_after_idle_millis = 20;
+  ASSERT_TRUE(DB::Open(options, "/db", &db_).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // background threads asleep
+  slow_env.DelayNextLogCreation(std::chrono::milliseconds(300));
+  for (int i = 0; i < 50; i++) {  // enough to be worth an idle flush
+    ASSERT_TRUE(db_->Put(WriteOptions(), NumberedKey(i), "value" + std::to_string(i)).ok());
+  }
+  // The idle timer fires 20 ms later and the switch then spends 300 ms creating the log.
+  for (int i = 0; i < 500 && !slow_env.creating_log(); i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ASSERT_TRUE(slow_env.creating_log()) << "the idle flush did not start";
+  ASSERT_TRUE(db_->WaitForBackgroundWork().ok());
+  EXPECT_FALSE(slow_env.creating_log());
+  EXPECT_EQ(Stats().flushes, 1u) << "WaitForBackgroundWork returned before the idle flush";
+  ExpectAllKeys();
+  EXPECT_EQ(Stats().memtable_hits, 0u);
+}
 
 // Runs body on its own thread and waits up to `limit` for it. If it is still running
 // then (a deadlock or livelock), calls unblock (e.g. closing the store, which makes
@@ -1505,7 +1551,7 @@ std::string WriterKey(int writer, int n) {
 // the stop trigger in every Version the MANIFEST recorded, and nothing is lost.
 TEST(CompactionBackpressureTest, WritesCompleteAndLevelZeroStaysBoundedWhileCompactionLags) {
   std::unique_ptr<Env> mem_env = NewMemEnv();
-  SlowTableSyncEnv env(mem_env.get(), std::chrono::milliseconds(1));
+  SlowFileEnv env(mem_env.get(), std::chrono::milliseconds(1));
   Options options;
   options.env = &env;
   options.create_if_missing = true;
