@@ -15,10 +15,11 @@
 // key_codec encoding of the key columns; value = row_codec encoding of the others.
 //
 // Transactions: writes go to the connection's TransactionBuffer for the store (seen by
-// its own reads), are written durably as a pending record at xSync together with a
-// row in the main database's strata_commit_log table, and applied at xCommit. On
-// open, pending records whose id the main database committed are applied, the rest
-// discarded, so a transaction over strata and ordinary tables commits atomically.
+// its own reads), are written durably as a pending record at xSync together with its
+// id in the store's commit log (a table of the main database, see CommitLog), and
+// applied at xCommit. On open, pending records whose id the main database committed
+// are applied, the rest discarded, so a transaction over strata and ordinary tables
+// commits atomically.
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -343,17 +344,18 @@ Status RecordDatabaseId(sqlite3* db, const std::string& schema_name, std::string
   return Status::OK();
 }
 
-// The commit log id for a store being claimed: 8 random bytes in hex, or empty (the
+// The commit log id for a store being claimed: random hex digits, or empty (the
 // database's shared log) for a store that was written before owners were recorded,
-// whose pending records that log decides.
-Status NewCommitLogId(Store* store, std::string* commit_log_id) {
+// whose pending records that log decides. `unused`: the caller found the store holds no
+// rows or pending records (Store::IsUnused), so its catalog need not be looked at.
+Status NewCommitLogId(Store* store, std::string* commit_log_id, bool unused = false) {
   commit_log_id->clear();
   std::vector<Store::TableEntry> tables;
   std::vector<uint64_t> pending;
-  Status s = store->ListTables(&tables);
-  if (s.ok()) s = store->ListPending(&pending);
+  Status s = unused ? Status::OK() : store->ListTables(&tables);
+  if (s.ok() && !unused) s = store->ListPending(&pending);
   if (!s.ok() || !tables.empty() || !pending.empty()) return s;
-  char random[8];
+  char random[Store::kCommitLogIdSize / 2];
   sqlite3_randomness(sizeof(random), random);
   *commit_log_id = HexOf(std::string_view(random, sizeof(random)));
   return Status::OK();
@@ -391,6 +393,22 @@ Status CheckStoreOwner(sqlite3* db, const std::string& schema_name, Store* store
     // rollback took the id back out of the database): take the store's id.
     database_id = owner.database_id;
     return create ? RecordDatabaseId(db, schema_name, &database_id) : Status::OK();
+  }
+  if (create && !path.empty() && owner.database_path == path) {
+    // The owner was an earlier database at this path: this one's first CREATE that did
+    // not commit before a table in another store gave the database an id, or a
+    // database file deleted while its store stayed. Unless the store holds rows or
+    // pending records, nothing of that owner can be lost: this database takes it over.
+    bool unused = false;
+    s = store->IsUnused(&unused);
+    if (!s.ok()) return s;
+    if (unused) {
+      std::string commit_log_id = owner.commit_log_id;
+      if (commit_log_id.empty()) s = NewCommitLogId(store, &commit_log_id, /*unused=*/true);
+      if (s.ok()) s = store->ReplaceOwner({database_id, path, commit_log_id});
+      if (s.ok()) *log = CommitLogOf(schema_name, commit_log_id);
+      return s;
+    }
   }
   return Status::InvalidArgument(
       "store " + store->path() + " belongs to another database (" +

@@ -153,6 +153,13 @@ bool DecodeOwner(std::string_view value, Store::Owner* owner) {
       (version >= 2 && !ConsumeLengthPrefixed(&value, &log_id)) || !value.empty()) {
     return false;
   }
+  // The id becomes part of a table name (docs/store_format.md): 16 lowercase hex digits.
+  if (!log_id.empty() &&
+      (log_id.size() != Store::kCommitLogIdSize ||
+       !std::all_of(log_id.begin(), log_id.end(),
+                    [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }))) {
+    return false;
+  }
   owner->database_id.assign(id);
   owner->database_path.assign(path);
   owner->commit_log_id.assign(log_id);
@@ -666,6 +673,23 @@ Status Store::ClaimOwner(const Owner& wanted, Owner* owner) {
   s = WriteOwner(wanted);
   if (s.ok()) *owner = wanted;
   return s;
+}
+
+Status Store::ReplaceOwner(const Owner& owner) {
+  std::lock_guard<std::mutex> lock(owner_mutex_);
+  return WriteOwner(owner);
+}
+
+Status Store::IsUnused(bool* unused) {
+  *unused = false;
+  std::vector<uint64_t> pending;
+  Status s = ListPending(&pending);
+  if (!s.ok() || !pending.empty()) return s;
+  // Rows of every table (ids from 1) sort after the reserved range.
+  std::unique_ptr<Iterator> it = db_->NewIterator(ReadOptions());
+  it->Seek(TableKeyPrefix(1));
+  *unused = !it->Valid();
+  return it->status().WithContext("store " + path_);
 }
 
 Status Store::UpdateOwnerPath(const std::string& database_path) {

@@ -174,10 +174,12 @@ class Store {
   struct Owner {
     std::string database_id;
     std::string database_path;  // empty for an in-memory database
-    // Names the store's commit log in the database; empty for a store claimed before
-    // logs were per store, which uses the database's shared log.
+    // Names the store's commit log in the database: kCommitLogIdSize lowercase hex
+    // digits, or empty for a store claimed before logs were per store, which uses the
+    // database's shared log.
     std::string commit_log_id;
   };
+  static constexpr size_t kCommitLogIdSize = 16;
   // *found is false if the store records no owner (new, or made before owners were
   // recorded).
   Status ReadOwner(Owner* owner, bool* found);
@@ -186,6 +188,11 @@ class Store {
   Status ClaimOwner(const Owner& wanted, Owner* owner);
   // Records a new path for the owner (the database moved together with its store).
   Status UpdateOwnerPath(const std::string& database_path);
+  // Records `owner` in place of the one recorded, for a store the glue found unused.
+  Status ReplaceOwner(const Owner& owner);
+  // *unused is true if the store holds no row of any table and no pending record:
+  // nothing in it that its owner could lose (catalog entries aside).
+  Status IsUnused(bool* unused);
 
   // The 4-byte big-endian id that starts every row key of table `id`.
   static std::string TableKeyPrefix(uint32_t id);

@@ -476,12 +476,12 @@ TEST_P(StoreTest, OwnerIsClaimedOnceAndItsPathCanMove) {
   bool found = true;
   ASSERT_TRUE(store->ReadOwner(&owner, &found).ok());
   EXPECT_FALSE(found);
-  ASSERT_TRUE(store->ClaimOwner({"id-a", "/a.db", "log-a"}, &owner).ok());
+  ASSERT_TRUE(store->ClaimOwner({"id-a", "/a.db", "0123456789abcdef"}, &owner).ok());
   EXPECT_EQ("id-a", owner.database_id);
-  ASSERT_TRUE(store->ClaimOwner({"id-b", "/b.db", "log-b"}, &owner).ok());
+  ASSERT_TRUE(store->ClaimOwner({"id-b", "/b.db", "fedcba9876543210"}, &owner).ok());
   EXPECT_EQ("id-a", owner.database_id);  // the first claim stays
   EXPECT_EQ("/a.db", owner.database_path);
-  EXPECT_EQ("log-a", owner.commit_log_id);
+  EXPECT_EQ("0123456789abcdef", owner.commit_log_id);
   ASSERT_TRUE(store->UpdateOwnerPath("/moved/a.db").ok());
   store.reset();
   if (!in_memory()) store = Acquire();  // recorded in the store, not in memory
@@ -490,7 +490,7 @@ TEST_P(StoreTest, OwnerIsClaimedOnceAndItsPathCanMove) {
   EXPECT_TRUE(found);
   EXPECT_EQ("id-a", owner.database_id);
   EXPECT_EQ("/moved/a.db", owner.database_path);
-  EXPECT_EQ("log-a", owner.commit_log_id);  // a move keeps the store's commit log
+  EXPECT_EQ("0123456789abcdef", owner.commit_log_id);  // a move keeps the store's commit log
 }
 
 // Owner records of format version 1 (before commit logs were per store) name no commit
@@ -509,9 +509,13 @@ TEST_P(StoreTest, OwnerRecordOfVersionOneHasNoCommitLogId) {
   ASSERT_TRUE(store->UpdateOwnerPath("/b.db").ok());  // rewritten as version 2
   EXPECT_EQ(std::string("\x02\x04id-a\x05/b.db\x00", 13), Get(store.get(), key));
 
+  const std::string v2 = std::string("\x02\x04id-a\x05/a.db", 12);
   for (const std::string& bad : {std::string("\x01\x04id-a\x05/a.db\x00", 13),  // v1 + more
-                                 std::string("\x02\x04id-a\x05/a.db"),          // v2 short
-                                 std::string("\x03\x04id-a\x05/a.db\x00", 13)}) {
+                                 v2,                                             // v2 short
+                                 std::string("\x03\x04id-a\x05/a.db\x00", 13),  // version 3
+                                 v2 + "\x0f" + "0123456789abcde",    // a 15-digit log id
+                                 v2 + "\x10" + "0123456789abcdeF",   // not lowercase hex
+                                 v2 + "\x10" + "0123456789abcd\"x"}) {  // quote in the id
     ASSERT_TRUE(store->db()->Put(WriteOptions(), key, bad).ok());
     Status s = store->ReadOwner(&owner, &found);
     EXPECT_TRUE(s.IsCorruption()) << s.ToString();
