@@ -60,6 +60,7 @@
 #include <vector>
 
 #include "extension/store.h"
+#include "tests/support/legacy_store.h"
 #include "tests/support/sqlite_harness.h"
 #include "tests/support/temp_dir.h"
 
@@ -557,6 +558,31 @@ TEST_P(KillAtStepTest, AStoreWrittenFirstAfterTheCrashLeavesTheOtherStoresRecord
   const bool main_committed = step != KillStep::kAfterXSync;
   EXPECT_EQ(kCommittedBeforeStep + (main_committed ? 1 : 0), Verify(path, kCommittedBeforeStep));
   EXPECT_EQ(0u, PendingTransactions(path + "-strata"));
+}
+
+// A store claimed before commit logs were per store keeps the database's shared
+// strata_commit_log, and its recovery must read it there: the default store made such
+// a store (tests/support/legacy_store.h) between two runs of the step child; the second
+// run dies at the given step (the second store keeps a log of its own).
+TEST_P(KillAtStepTest, StoreClaimedBeforePerStoreLogsRecoversFromTheSharedLog) {
+  const auto& [step, journal_mode] = GetParam();
+  test::TempDir dir("sql-crash-step");
+  const std::string path = dir.Join("crash.db");
+  ASSERT_NO_FATAL_FAILURE(KillChildAtStep(KillStep::kAfterXCommit, journal_mode, path));
+  const int64_t first_run = kCommittedBeforeStep + 1;
+  ASSERT_EQ(first_run, Verify(path, first_run));
+  ASSERT_EQ("", test::MakeStoreClaimedBeforePerStoreLogs(path, path + "-strata"));
+
+  ASSERT_NO_FATAL_FAILURE(KillChildAtStep(step, journal_mode, path));
+  const bool main_committed = step != KillStep::kAfterXSync;
+  EXPECT_EQ(step == KillStep::kAfterXCommit ? 0u : 1u, PendingTransactions(path + "-strata"));
+  const int64_t present = first_run + kCommittedBeforeStep + (main_committed ? 1 : 0);
+  EXPECT_EQ(present, Verify(path, first_run + kCommittedBeforeStep));
+  std::unique_ptr<test::SqliteDb> db = test::Connect(path);
+  test::SqlResult logs = db->Run(
+      "SELECT name = 'strata_commit_log' FROM sqlite_schema WHERE name LIKE 'strata_commit_log%'"
+      " ORDER BY 1");
+  EXPECT_EQ(logs.rows, (test::SqlRows{{"int:0"}, {"int:1"}})) << logs.ToString();
 }
 
 INSTANTIATE_TEST_SUITE_P(

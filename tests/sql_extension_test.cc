@@ -29,6 +29,7 @@
 #include "lsm/table_format.h"
 #include "strata/env.h"
 #include "strata/options.h"
+#include "tests/support/legacy_store.h"
 #include "tests/support/sqlite_harness.h"
 #include "tests/support/temp_dir.h"
 
@@ -847,41 +848,19 @@ TEST_F(SqlExtensionTest, StoreFromBeforePerStoreCommitLogsKeepsTheSharedLog) {
   for (const bool has_owner : {true, false}) {
     SCOPED_TRACE(has_owner ? "owner record of version 1" : "no owner record");
     const std::string path = DbPath(has_owner ? "v1.db" : "unowned.db");
-    std::string old_log;
     {
       auto db = Connect(path);
       Must(*db, "CREATE VIRTUAL TABLE t USING strata(k INTEGER PRIMARY KEY, v)");
       Must(*db, "INSERT INTO t VALUES (1, 'a')");
-      old_log = CommitLogTables(*db).at(0);
     }
-    {  // What the previous version left: the shared log, an owner without a log id.
-      SqliteDb plain;
-      std::string error;
-      ASSERT_TRUE(plain.Open(path, &error)) << error;
-      Must(plain, "CREATE TABLE strata_commit_log AS SELECT txid FROM " + old_log +
-                      "; DROP TABLE " + old_log);
-      std::string id = Must(plain, "SELECT hex(id) FROM strata_database_id").at(0).at(0);
+    // What the previous version left: the shared log, an owner without a log id.
+    ASSERT_EQ("", test::MakeStoreClaimedBeforePerStoreLogs(path, path + "-strata"));
+    if (!has_owner) {  // older still: no owner record
       std::shared_ptr<sql::Store> store;
       ASSERT_TRUE(
           sql::Store::Acquire(path + "-strata", /*in_memory=*/false, sql::StoreOptions(), &store)
               .ok());
-      const std::string key = sql::Store::TableKeyPrefix(0) + "owner";
-      Status s;
-      if (has_owner) {
-        std::string database_id;
-        for (size_t i = 6; i + 1 < id.size() - 1; i += 2) {  // "text:'<32 hex digits>'"
-          database_id.push_back(static_cast<char>(std::stoi(id.substr(i, 2), nullptr, 16)));
-        }
-        ASSERT_EQ(database_id.size(), 16u) << id;
-        ASSERT_LT(path.size(), 128u);  // a one-byte varint length
-        std::string v1 = {1, 16};  // version 1, a 16-byte id
-        v1 += database_id;
-        v1.push_back(static_cast<char>(path.size()));
-        v1 += path;
-        s = store->db()->Put(WriteOptions(), key, v1);
-      } else {
-        s = store->db()->Delete(WriteOptions(), key);
-      }
+      Status s = store->db()->Delete(WriteOptions(), sql::Store::TableKeyPrefix(0) + "owner");
       ASSERT_TRUE(s.ok()) << s.ToString();
     }
     auto db = Connect(path);
