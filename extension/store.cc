@@ -8,6 +8,7 @@
 #include <map>
 
 #include "extension/option_text.h"
+#include "lsm/coding.h"
 
 namespace strata::sql {
 namespace {
@@ -43,45 +44,6 @@ uint64_t DecodeBigEndian(std::string_view src) {  // src.size() <= 8
   return value;
 }
 
-void AppendVarint32(std::string* dst, uint32_t value) {
-  while (value >= 0x80) {
-    dst->push_back(static_cast<char>(value | 0x80));
-    value >>= 7;
-  }
-  dst->push_back(static_cast<char>(value));
-}
-
-// Removes a varint32 from the front of *input; false if truncated or longer than 5
-// bytes or above 2^32 - 1.
-bool ConsumeVarint32(std::string_view* input, uint32_t* value) {
-  uint32_t result = 0;
-  for (int shift = 0; shift <= 28; shift += 7) {
-    if (input->empty()) return false;
-    auto byte = static_cast<uint8_t>(input->front());
-    input->remove_prefix(1);
-    if (shift == 28 && byte > 0x0F) return false;
-    result |= static_cast<uint32_t>(byte & 0x7F) << shift;
-    if ((byte & 0x80) == 0) {
-      *value = result;
-      return true;
-    }
-  }
-  return false;
-}
-
-bool ConsumeLengthPrefixed(std::string_view* input, std::string_view* bytes) {
-  uint32_t length;
-  if (!ConsumeVarint32(input, &length) || length > input->size()) return false;
-  *bytes = input->substr(0, length);
-  input->remove_prefix(length);
-  return true;
-}
-
-void AppendLengthPrefixed(std::string* dst, std::string_view bytes) {
-  AppendVarint32(dst, static_cast<uint32_t>(bytes.size()));
-  dst->append(bytes);
-}
-
 std::string AsciiLower(std::string_view name) {
   std::string lower(name);
   for (char& c : lower) {
@@ -115,7 +77,7 @@ std::string DroppedKey(uint32_t id) {
 std::string EncodeCatalogEntry(uint32_t id, std::string_view name, std::string_view schema) {
   std::string value(1, static_cast<char>(kCatalogEntryVersion));
   AppendBigEndian(&value, id, 4);
-  AppendLengthPrefixed(&value, name);
+  PutLengthPrefixed(&value, name);
   value.append(schema);
   return value;
 }
@@ -126,7 +88,7 @@ bool DecodeCatalogEntry(std::string_view key, std::string_view value, Store::Tab
   auto id = static_cast<uint32_t>(DecodeBigEndian(value.substr(1, 4)));
   value.remove_prefix(5);
   std::string_view name;
-  if (id == 0 || !ConsumeLengthPrefixed(&value, &name)) return false;
+  if (id == 0 || !GetLengthPrefixed(&value, &name)) return false;
   // The key is derived from the name; disagreement means one of them is damaged.
   if (key != TableEntryKey(name)) return false;
   entry->id = id;
@@ -137,9 +99,9 @@ bool DecodeCatalogEntry(std::string_view key, std::string_view value, Store::Tab
 
 std::string EncodeOwner(const Store::Owner& owner) {
   std::string value(1, static_cast<char>(kOwnerRecordVersion));
-  AppendLengthPrefixed(&value, owner.database_id);
-  AppendLengthPrefixed(&value, owner.database_path);
-  AppendLengthPrefixed(&value, owner.commit_log_id);
+  PutLengthPrefixed(&value, owner.database_id);
+  PutLengthPrefixed(&value, owner.database_path);
+  PutLengthPrefixed(&value, owner.commit_log_id);
   return value;
 }
 
@@ -149,8 +111,8 @@ bool DecodeOwner(std::string_view value, Store::Owner* owner) {
   if (version != 1 && version != kOwnerRecordVersion) return false;
   value.remove_prefix(1);
   std::string_view id, path, log_id;
-  if (!ConsumeLengthPrefixed(&value, &id) || !ConsumeLengthPrefixed(&value, &path) ||
-      (version >= 2 && !ConsumeLengthPrefixed(&value, &log_id)) || !value.empty()) {
+  if (!GetLengthPrefixed(&value, &id) || !GetLengthPrefixed(&value, &path) ||
+      (version >= 2 && !GetLengthPrefixed(&value, &log_id)) || !value.empty()) {
     return false;
   }
   // The id becomes part of a table name (docs/store_format.md): 16 lowercase hex digits.
@@ -169,19 +131,19 @@ bool DecodeOwner(std::string_view value, Store::Owner* owner) {
 // One record of a pending record (docs/store_format.md).
 void AppendPendingPut(std::string* dst, std::string_view key, std::string_view value) {
   dst->push_back(static_cast<char>(kPendingPut));
-  AppendLengthPrefixed(dst, key);
-  AppendLengthPrefixed(dst, value);
+  PutLengthPrefixed(dst, key);
+  PutLengthPrefixed(dst, value);
 }
 
 void AppendPendingDelete(std::string* dst, std::string_view key) {
   dst->push_back(static_cast<char>(kPendingDelete));
-  AppendLengthPrefixed(dst, key);
+  PutLengthPrefixed(dst, key);
 }
 
 // The header of a pending record of `count` records.
 std::string PendingRecordHeader(uint32_t count) {
   std::string header(1, static_cast<char>(kPendingRecordVersion));
-  AppendVarint32(&header, count);
+  PutVarint32(&header, count);
   return header;
 }
 
@@ -207,19 +169,19 @@ std::string DecodePendingRecord(std::string_view input, WriteBatch* batch) {
   }
   input.remove_prefix(1);
   uint32_t count;
-  if (!ConsumeVarint32(&input, &count)) return "truncated record count";
+  if (!GetVarint32(&input, &count)) return "truncated record count";
   for (uint32_t i = 0; i < count; i++) {
     if (input.empty()) return "truncated after " + std::to_string(i) + " records";
     auto type = static_cast<uint8_t>(input.front());
     input.remove_prefix(1);
     std::string_view key, value;
     if (type == kPendingPut) {
-      if (!ConsumeLengthPrefixed(&input, &key) || !ConsumeLengthPrefixed(&input, &value)) {
+      if (!GetLengthPrefixed(&input, &key) || !GetLengthPrefixed(&input, &value)) {
         return "truncated put record " + std::to_string(i);
       }
       batch->Put(key, value);
     } else if (type == kPendingDelete) {
-      if (!ConsumeLengthPrefixed(&input, &key)) {
+      if (!GetLengthPrefixed(&input, &key)) {
         return "truncated delete record " + std::to_string(i);
       }
       batch->Delete(key);
