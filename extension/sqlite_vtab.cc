@@ -344,20 +344,24 @@ Status RecordDatabaseId(sqlite3* db, const std::string& schema_name, std::string
   return Status::OK();
 }
 
-// The commit log id for a store being claimed: random hex digits, or empty (the
-// database's shared log) for a store that was written before owners were recorded,
-// whose pending records that log decides. `unused`: the caller found the store holds no
-// rows or pending records (Store::IsUnused), so its catalog need not be looked at.
-Status NewCommitLogId(Store* store, std::string* commit_log_id, bool unused = false) {
+// A fresh commit log id: Store::kCommitLogIdSize random hex digits.
+std::string RandomCommitLogId() {
+  char random[Store::kCommitLogIdSize / 2];
+  sqlite3_randomness(sizeof(random), random);
+  return HexOf(std::string_view(random, sizeof(random)));
+}
+
+// The commit log id for a store without an owner being claimed: a fresh one, or empty
+// (the database's shared log) for a store that was written before owners were
+// recorded, whose pending records that log decides.
+Status NewCommitLogId(Store* store, std::string* commit_log_id) {
   commit_log_id->clear();
   std::vector<Store::TableEntry> tables;
   std::vector<uint64_t> pending;
-  Status s = unused ? Status::OK() : store->ListTables(&tables);
-  if (s.ok() && !unused) s = store->ListPending(&pending);
+  Status s = store->ListTables(&tables);
+  if (s.ok()) s = store->ListPending(&pending);
   if (!s.ok() || !tables.empty() || !pending.empty()) return s;
-  char random[Store::kCommitLogIdSize / 2];
-  sqlite3_randomness(sizeof(random), random);
-  *commit_log_id = HexOf(std::string_view(random, sizeof(random)));
+  *commit_log_id = RandomCommitLogId();
   return Status::OK();
 }
 
@@ -403,9 +407,9 @@ Status CheckStoreOwner(sqlite3* db, const std::string& schema_name, Store* store
     s = store->IsUnused(&unused);
     if (!s.ok()) return s;
     if (unused) {
-      std::string commit_log_id = owner.commit_log_id;
-      if (commit_log_id.empty()) s = NewCommitLogId(store, &commit_log_id, /*unused=*/true);
-      if (s.ok()) s = store->ReplaceOwner({database_id, path, commit_log_id});
+      const std::string commit_log_id =
+          owner.commit_log_id.empty() ? RandomCommitLogId() : owner.commit_log_id;
+      s = store->ReplaceOwner({database_id, path, commit_log_id});
       if (s.ok()) *log = CommitLogOf(schema_name, commit_log_id);
       return s;
     }

@@ -460,7 +460,9 @@ Status DBImpl::MakeRoomForWrite(bool force, std::unique_lock<std::mutex>& lock) 
 }
 
 Status DBImpl::SwitchMemTable(std::unique_lock<std::mutex>& lock) {
+  memtable_switch_running_ = true;
   Status s = SwitchToNewLog(lock);
+  memtable_switch_running_ = false;
   if (!s.ok()) {
     RecordBackgroundError(s);
     return s;
@@ -526,9 +528,7 @@ void DBImpl::SwitchMemTableWhileIdle(std::unique_lock<std::mutex>& lock) {
   // meanwhile queue behind and are woken below.
   Writer slot(nullptr, false);
   writers_.push_back(&slot);
-  idle_switch_running_ = true;
   SwitchMemTable(lock);  // a failure is recorded as the background error
-  idle_switch_running_ = false;
   writers_.pop_front();
   if (!writers_.empty()) writers_.front()->cv.notify_one();
 }
@@ -1047,12 +1047,12 @@ Status DBImpl::WaitForBackgroundWork() {
   // A waiting caller makes the store idle at once: level 0 is compacted too.
   settle_waiters_++;
   background_work_.notify_all();
-  // An idle switch in progress has released the mutex to create the new log: its
-  // memtable is neither imm_ yet nor, with the slot held, an IdleFlushDue.
+  // A memtable switch under way has released the mutex to create the new log: its
+  // memtable is neither imm_ yet nor, with the writer slot held, an IdleFlushDue.
   background_work_done_.wait(lock, [this] {
     return shutting_down_ || !background_error_.ok() ||
            (!HasBackgroundWork() && !flush_running_ && !compaction_running_ &&
-            !idle_switch_running_ && imm_ == nullptr && !IdleFlushDue());
+            !memtable_switch_running_ && imm_ == nullptr && !IdleFlushDue());
   });
   settle_waiters_--;
   if (!background_error_.ok()) return background_error_;

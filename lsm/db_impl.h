@@ -166,9 +166,9 @@ class DBImpl final : public DB {
   bool closed_ = false;
   bool flush_running_ = false;
   bool compaction_running_ = false;
-  // The background thread is switching the memtable for an idle flush
-  // (SwitchMemTableWhileIdle), which releases the mutex while it creates the new log.
-  bool idle_switch_running_ = false;
+  // SwitchMemTable is under way: it releases the mutex while it creates the new log,
+  // before the old memtable becomes imm_.
+  bool memtable_switch_running_ = false;
   // A manual compaction (CompactRange) waiting for or using the compaction slot.
   struct ManualCompaction {
     int level;
