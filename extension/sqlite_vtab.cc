@@ -905,17 +905,21 @@ void FindRow(StrataCursor* cursor, bool advance) {
       }
       advance = false;
     }
-    if (advance) {
-      if (cursor->descending) {
-        cursor->iter->Prev();
-      } else {
-        cursor->iter->Next();
-      }
-      advance = false;
-    }
     Iterator* it = cursor->iter.get();
-    if (it->Valid()) {
-      std::string_view k = it->key();
+    std::string_view k, v;
+    bool valid;
+    if (advance && !cursor->descending) {
+      valid = it->NextEntry(&k, &v);  // a scan's step: one call for the whole stack
+    } else {
+      if (advance) it->Prev();
+      valid = it->Valid();
+      if (valid) {
+        k = it->key();
+        v = it->value();
+      }
+    }
+    advance = false;
+    if (valid) {
       // The iterator started inside the range and moves away from its near bound.
       bool inside;
       if (cursor->bound_is_table_edge) {
@@ -928,7 +932,7 @@ void FindRow(StrataCursor* cursor, bool advance) {
       }
       if (inside) {
         cursor->key = k;
-        cursor->value = it->value();
+        cursor->value = v;
         cursor->eof = false;
         return;
       }

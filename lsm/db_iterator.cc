@@ -38,6 +38,7 @@ class DBIterator final : public Iterator {
   Status status() const override { return status_.ok() ? iter_->status() : status_; }
 
   void Next() override;
+  bool NextEntry(std::string_view* key, std::string_view* value) override;
   void Prev() override;
   void Seek(std::string_view target) override;
   void SeekToFirst() override;
@@ -136,6 +137,36 @@ void DBIterator::Next() {
     return;
   }
   FindNextUserEntry(skipping);
+}
+
+bool DBIterator::NextEntry(std::string_view* key, std::string_view* value) {
+  if (direction_ == Direction::kForward && last_of_key_) {
+    // What Next() and FindNextUserEntry(false) do, with the common case (the next
+    // entry is visible and a value) taken from one call into iter_.
+    std::string_view internal_key;
+    if (!iter_->NextEntry(&internal_key, value)) {
+      valid_ = false;
+      return false;
+    }
+    ParsedInternalKey ikey;
+    if (!ParseInternalKey(internal_key, &ikey)) [[unlikely]] {
+      MalformedKey();
+      return false;
+    }
+    if (ikey.sequence <= sequence_ && ikey.type == ValueType::kValue) [[likely]] {
+      user_key_ = ikey.user_key;
+      last_of_key_ = unique_internal_keys_ && ikey.sequence == 0;
+      *key = user_key_;
+      return true;
+    }
+    FindNextUserEntry(/*skipping=*/false);
+  } else {
+    Next();
+  }
+  if (!valid_) return false;
+  *key = this->key();
+  *value = this->value();
+  return true;
 }
 
 void DBIterator::FindNextUserEntry(bool skipping) {

@@ -48,6 +48,14 @@ class LevelIterator final : public Iterator {
     if (!table_iter_.Valid()) SkipEmptyTablesForward();
   }
 
+  bool NextEntry(std::string_view* key, std::string_view* value) override {
+    Next();
+    if (!Valid()) return false;
+    *key = table_iter_.key();
+    *value = table_iter_.value();
+    return true;
+  }
+
   void Prev() override {
     table_iter_.Prev();
     if (!table_iter_.Valid()) SkipEmptyTablesBackward();

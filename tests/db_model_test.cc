@@ -117,6 +117,26 @@ class DbModelTest : public ::testing::TestWithParam<EnvKind> {
     ASSERT_TRUE(it->status().ok()) << it->status().ToString();
     ASSERT_EQ(expected, model.end()) << "missing key '" << expected->first << "' step " << step_;
 
+    // The same scan through NextEntry, a scan's one-call step.
+    expected = model.begin();
+    it->SeekToFirst();
+    std::string_view key, value;
+    bool valid = it->Valid();
+    if (valid) {
+      key = it->key();
+      value = it->value();
+    }
+    for (; valid; valid = it->NextEntry(&key, &value), ++expected) {
+      ASSERT_NE(expected, model.end()) << "extra key '" << key << "' step " << step_;
+      ASSERT_EQ(expected->first, key) << "step " << step_;
+      ASSERT_EQ(expected->second, value) << "step " << step_;
+      ASSERT_EQ(key, it->key()) << "step " << step_;
+      ASSERT_EQ(value, it->value()) << "step " << step_;
+    }
+    ASSERT_FALSE(it->Valid());
+    ASSERT_TRUE(it->status().ok()) << it->status().ToString();
+    ASSERT_EQ(expected, model.end()) << "missing key '" << expected->first << "' step " << step_;
+
     auto reverse = model.rbegin();
     for (it->SeekToLast(); it->Valid(); it->Prev(), ++reverse) {
       ASSERT_NE(reverse, model.rend()) << "extra key '" << it->key() << "' step " << step_;
@@ -151,9 +171,18 @@ class DbModelTest : public ::testing::TestWithParam<EnvKind> {
         }
         --expected;
         it->Prev();
-      } else {
+      } else if (rng_() % 2 == 0) {
         ++expected;
         it->Next();
+      } else {
+        ++expected;
+        std::string_view key, value;
+        const bool valid = it->NextEntry(&key, &value);
+        ASSERT_EQ(valid, it->Valid()) << "step " << step_;
+        if (valid) {
+          ASSERT_EQ(key, it->key()) << "step " << step_;
+          ASSERT_EQ(value, it->value()) << "step " << step_;
+        }
       }
     }
     ASSERT_TRUE(it->status().ok()) << it->status().ToString();

@@ -30,10 +30,22 @@ void ExpectRandomWalkMatches(Iterator* it, const std::vector<KeyValue>& model,
                              [](const KeyValue& e, const std::string& t) { return e.first < t; }) -
             model.begin();
       trail.append(" Seek(").append(std::to_string(target.size())).append("B)");
-    } else if (op < 7) {
+    } else if (op < 6) {
       it->Next();
       pos++;
       trail += " Next";
+    } else if (op == 6) {
+      // NextEntry must return where it leaves the iterator (checked below).
+      std::string_view key, value;
+      const bool valid = it->NextEntry(&key, &value);
+      pos++;
+      trail += " NextEntry";
+      if (pos > model.size()) pos = model.size();
+      ASSERT_EQ(valid, pos < model.size()) << "after" << trail;
+      if (valid) {
+        ASSERT_EQ(model[pos].first, key) << "after" << trail;
+        ASSERT_EQ(model[pos].second, value) << "after" << trail;
+      }
     } else {
       it->Prev();
       pos = pos == 0 ? model.size() : pos - 1;

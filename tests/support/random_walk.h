@@ -13,7 +13,7 @@
 namespace strata::test {
 
 // `steps` random operations on it (SeekToFirst, SeekToLast, Seek to a key from
-// random_key, Next, Prev); after each, it must stand where model (sorted by key,
+// random_key, Next, NextEntry, Prev); after each, it must stand where model (sorted by key,
 // bytewise; equal keys in iteration order) says, or be invalid where the model is past
 // its end, with an OK status. A mismatch fails the current test, naming the operations
 // that led to it.

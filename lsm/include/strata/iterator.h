@@ -25,6 +25,10 @@ class Iterator {
   virtual void Seek(std::string_view target) = 0;
   virtual void Next() = 0;  // requires Valid()
   virtual void Prev() = 0;  // requires Valid()
+  // Next(), then the new entry's key and value if there is one: what a scan does for
+  // every entry in one call instead of four, which a stack of iterators would pay at
+  // every level. False at the end or on an error (status() tells). Requires Valid().
+  virtual bool NextEntry(std::string_view* key, std::string_view* value);
   virtual std::string_view key() const = 0;    // requires Valid()
   virtual std::string_view value() const = 0;  // requires Valid()
   // Not OK when an error (I/O, corruption) stopped the iteration; Valid() is then false.
