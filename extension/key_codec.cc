@@ -23,8 +23,8 @@ constexpr uint8_t kTagPosExp0 = 0x55;   // 0x55..0x94: x with exponent 0..63; th
 constexpr uint8_t kTagPosExp63 = 0x94;
 constexpr uint8_t kTagPosBig = 0x95;  // x with exponent >= 64; then exponent, groups
 constexpr uint8_t kTagPosInf = 0x96;
-constexpr uint8_t kTagText = 0xA0;
-constexpr uint8_t kTagBlob = 0xB0;
+constexpr uint8_t kTagText = kKeyTagText;
+constexpr uint8_t kTagBlob = kKeyTagBlob;
 constexpr uint8_t kPrefixEnd = 0xFF;
 
 // Exponent range of nonzero finite doubles (2^-1074 .. just under 2^1024).

@@ -18,6 +18,7 @@
 // extension/affinity_codec.h only.
 #pragma once
 
+#include <cstring>
 #include <span>
 #include <string>
 #include <string_view>
@@ -43,6 +44,26 @@ std::string EncodeKey(std::span<const SqlValue> columns);
 // encoding (truncated, unknown tag, a number no INTEGER or REAL has, non-minimal
 // escapes or exponent); never reads outside *input.
 bool DecodeKeyColumn(std::string_view* input, SqlValue* out, std::string* scratch);
+
+// The tags of TEXT and BLOB columns (docs/key_encoding.md), for the inline decoder below.
+inline constexpr uint8_t kKeyTagText = 0xA0;
+inline constexpr uint8_t kKeyTagBlob = 0xB0;
+
+// DecodeKeyColumn's answer for `encoded` when it is exactly one TEXT or BLOB column
+// without escaped bytes (tag, bytes with no 0x00, terminator 0x00 0x01): the usual
+// single-column key, decoded inline, as a view into `encoded`. False for any other
+// encoding, which DecodeKeyColumn then decodes (or rejects).
+inline bool DecodeSoleBytesKeyColumn(std::string_view encoded, SqlValue* out) {
+  if (encoded.size() < 3) return false;
+  const auto tag = static_cast<uint8_t>(encoded[0]);
+  if (tag != kKeyTagText && tag != kKeyTagBlob) return false;
+  const char* terminator = static_cast<const char*>(
+      std::memchr(encoded.data() + 1, 0, encoded.size() - 1));
+  if (terminator != encoded.data() + encoded.size() - 2 || encoded.back() != 0x01) return false;
+  const std::string_view body(encoded.data() + 1, encoded.size() - 3);
+  *out = tag == kKeyTagText ? SqlValue::Text(body) : SqlValue::Blob(body);
+  return true;
+}
 
 // Removes one column's encoding from the front of *input without building its value
 // (to reach column k of a composite key). Validates as DecodeKeyColumn does.

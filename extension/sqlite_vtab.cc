@@ -866,10 +866,34 @@ std::unique_ptr<Iterator> NewRangeIterator(StrataCursor* cursor) {
   return it;
 }
 
+// Whether key, met moving away from the current range's near bound, is still inside it.
+bool InsideRange(const StrataCursor* cursor, const KeyRange& range, std::string_view key) {
+  if (cursor->bound_is_table_edge) {
+    constexpr size_t kPrefixSize = Store::kTableKeyPrefixSize;
+    return key.size() >= kPrefixSize &&
+           std::memcmp(key.data(), cursor->table->prefix.data(), kPrefixSize) == 0;
+  }
+  return cursor->descending ? key >= std::string_view(range.lower)
+                            : key < std::string_view(range.upper);
+}
+
 // Moves to the next row in the current or following ranges; sets eof at the end.
 void FindRow(StrataCursor* cursor, bool advance) {
   cursor->key_decoded = false;
   cursor->row_reset = false;
+  // A scan's step, the path of nearly every row: the next entry of the range open now,
+  // in one call through the whole iterator stack.
+  if (advance && cursor->iter != nullptr && !cursor->descending) [[likely]] {
+    std::string_view k, v;
+    if (cursor->iter->NextEntry(&k, &v) &&
+        InsideRange(cursor, cursor->ranges[cursor->range_index], k)) [[likely]] {
+      cursor->key = k;
+      cursor->value = v;
+      cursor->eof = false;
+      return;
+    }
+    advance = false;  // the loop below takes the iterator from where it stopped
+  }
   while (cursor->range_index < cursor->ranges.size()) {
     const KeyRange& range = cursor->ranges[cursor->range_index];
     if (range.point) {
@@ -906,36 +930,16 @@ void FindRow(StrataCursor* cursor, bool advance) {
       advance = false;
     }
     Iterator* it = cursor->iter.get();
-    std::string_view k, v;
-    bool valid;
-    if (advance && !cursor->descending) {
-      valid = it->NextEntry(&k, &v);  // a scan's step: one call for the whole stack
-    } else {
-      if (advance) it->Prev();
-      valid = it->Valid();
-      if (valid) {
-        k = it->key();
-        v = it->value();
-      }
+    if (advance) {  // descending: ascending steps took the path above
+      it->Prev();
+      advance = false;
     }
-    advance = false;
-    if (valid) {
-      // The iterator started inside the range and moves away from its near bound.
-      bool inside;
-      if (cursor->bound_is_table_edge) {
-        constexpr size_t kPrefixSize = Store::kTableKeyPrefixSize;
-        inside = k.size() >= kPrefixSize &&
-                 std::memcmp(k.data(), cursor->table->prefix.data(), kPrefixSize) == 0;
-      } else {
-        inside = cursor->descending ? k >= std::string_view(range.lower)
-                                    : k < std::string_view(range.upper);
-      }
-      if (inside) {
-        cursor->key = k;
-        cursor->value = v;
-        cursor->eof = false;
-        return;
-      }
+    // The iterator started inside the range and moves away from its near bound.
+    if (it->Valid() && InsideRange(cursor, range, it->key())) {
+      cursor->key = it->key();
+      cursor->value = it->value();
+      cursor->eof = false;
+      return;
     }
     cursor->status = it->status();
     if (!cursor->status.ok()) break;
@@ -1222,35 +1226,54 @@ bool DecodeKey(StrataCursor* cursor) {
                                          cursor->table->store->path()));
 }
 
-int xColumn(sqlite3_vtab_cursor* base, sqlite3_context* ctx, int column) {
-  StrataCursor* cursor = AsCursor(base);
+// The current row's non-key column `index`: the path of nearly every column a scan
+// reads, kept apart from the key columns' so that it does no more work than it needs.
+int ValueColumn(StrataCursor* cursor, sqlite3_context* ctx, int index) {
+  if (!ResetRow(cursor)) [[unlikely]] return RowUndecodable(cursor, ctx);
+  SqlValue v;
+  if (!cursor->row.Column(index, &v)) [[unlikely]] return RowUndecodable(cursor, ctx);
+  ResultSqlValue(ctx, v);
+  return SQLITE_OK;
+}
+
+// Key column `column`, at `position` in the key.
+[[gnu::noinline]] int KeyColumn(StrataCursor* cursor, sqlite3_context* ctx, int column,
+                                int position) {
   StrataTable* table = cursor->table;
-  if (column == table->hidden_key_column) {
-    std::string_view encoded(cursor->key);
-    encoded.remove_prefix(table->prefix.size());
-    sqlite3_result_blob64(ctx, encoded.data(), encoded.size(), SQLITE_TRANSIENT);
-    return SQLITE_OK;
-  }
   // Even a key column needs the row: it may hold the column's exact value.
   if (!ResetRow(cursor)) return RowUndecodable(cursor, ctx);
-  const int position = table->key_position[column];
-  if (position < 0) {
-    SqlValue v;
-    if (!cursor->row.Column(table->value_index[column], &v)) return RowUndecodable(cursor, ctx);
-    ResultSqlValue(ctx, v);
-    return SQLITE_OK;
-  }
   SqlValue v;
   if (!cursor->row.has_key_overrides() || !cursor->row.FindKeyOverride(position, &v)) {
-    if (!DecodeKey(cursor)) return KeyUndecodable(cursor, ctx);
+    SqlValue decoded;
+    std::string_view encoded(cursor->key);
+    encoded.remove_prefix(table->prefix.size());
+    if (table->key_columns.size() != 1 || !DecodeSoleBytesKeyColumn(encoded, &decoded)) {
+      if (!DecodeKey(cursor)) return KeyUndecodable(cursor, ctx);
+      decoded = cursor->key_values[position];
+    }
     // Decoded keys are numbers in canonical form: show them as the column stores them.
     const Affinity affinity = table->schema.columns[column].affinity;
-    v = affinity == Affinity::kBlob
-            ? cursor->key_values[position]
-            : ApplyAffinity(affinity, cursor->key_values[position], &cursor->text_buffer);
+    v = affinity == Affinity::kBlob ? decoded
+                                    : ApplyAffinity(affinity, decoded, &cursor->text_buffer);
   }
   ResultSqlValue(ctx, v);
   return SQLITE_OK;
+}
+
+[[gnu::noinline]] int HiddenKeyColumn(StrataCursor* cursor, sqlite3_context* ctx) {
+  std::string_view encoded(cursor->key);
+  encoded.remove_prefix(cursor->table->prefix.size());
+  sqlite3_result_blob64(ctx, encoded.data(), encoded.size(), SQLITE_TRANSIENT);
+  return SQLITE_OK;
+}
+
+int xColumn(sqlite3_vtab_cursor* base, sqlite3_context* ctx, int column) {
+  StrataCursor* cursor = AsCursor(base);
+  const StrataTable* table = cursor->table;
+  if (column == table->hidden_key_column) [[unlikely]] return HiddenKeyColumn(cursor, ctx);
+  const int index = table->value_index[column];
+  if (index >= 0) return ValueColumn(cursor, ctx, index);
+  return KeyColumn(cursor, ctx, column, table->key_position[column]);
 }
 
 int xRowid(sqlite3_vtab_cursor* base, sqlite3_int64*) {

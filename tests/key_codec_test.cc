@@ -588,6 +588,31 @@ TEST(KeyCodecTest, DecodedBytesPointIntoTheKeyUnlessUnescaped) {
   EXPECT_EQ(v.bytes().data(), scratch.data());
 }
 
+TEST(KeyCodecTest, SoleBytesKeyColumnsDecodeInlineAndEverythingElseFallsBack) {
+  ValueGenerator gen(31);
+  int inline_decoded = 0;
+  for (int n = 0; n < 50000; n++) {
+    const SqlValue v = gen.Any();
+    const std::string key = Key(v);
+    ExactBuffer buffer(key);
+    SqlValue sole;
+    const bool bytes_without_zero =
+        (v.type() == SqlType::kText || v.type() == SqlType::kBlob) &&
+        v.bytes().find('\0') == std::string_view::npos;
+    ASSERT_EQ(DecodeSoleBytesKeyColumn(buffer.view(), &sole), bytes_without_zero)
+        << v.DebugString();
+    if (bytes_without_zero) {
+      inline_decoded++;
+      ASSERT_TRUE(sole.IdenticalTo(v)) << v.DebugString();
+      ASSERT_EQ(sole.bytes().data(), buffer.view().data() + 1);  // a view into the key
+    }
+    // A key of two columns never decodes as one.
+    const std::string two = key + Key(SqlValue::Text("x"));
+    ASSERT_FALSE(DecodeSoleBytesKeyColumn(two, &sole)) << v.DebugString();
+  }
+  EXPECT_GT(inline_decoded, 1000);  // the generator makes plenty of both kinds
+}
+
 // --- damaged input --------------------------------------------------------------------
 
 // Decoding either fails, leaving the input alone, or succeeds on a canonical encoding:
@@ -598,6 +623,14 @@ void CheckDecodeIsSafe(std::string_view bytes) {
   std::string_view before = input;
   SqlValue v;
   std::string scratch;
+  SqlValue sole;
+  if (DecodeSoleBytesKeyColumn(before, &sole)) {
+    // The inline decoder accepts only what DecodeKeyColumn decodes whole, to the same value.
+    std::string_view whole = before;
+    ASSERT_TRUE(DecodeKeyColumn(&whole, &v, &scratch)) << Hex(bytes);
+    ASSERT_TRUE(whole.empty()) << Hex(bytes);
+    ASSERT_TRUE(sole.IdenticalTo(v)) << Hex(bytes);
+  }
   if (!DecodeKeyColumn(&input, &v, &scratch)) {
     ASSERT_EQ(input.data(), before.data());
     ASSERT_EQ(input.size(), before.size());
