@@ -867,7 +867,7 @@ std::unique_ptr<Iterator> NewRangeIterator(StrataCursor* cursor) {
 }
 
 // Whether key, met moving away from the current range's near bound, is still inside it.
-bool InsideRange(const StrataCursor* cursor, const KeyRange& range, std::string_view key) {
+inline bool InsideRange(const StrataCursor* cursor, const KeyRange& range, std::string_view key) {
   if (cursor->bound_is_table_edge) {
     constexpr size_t kPrefixSize = Store::kTableKeyPrefixSize;
     return key.size() >= kPrefixSize &&

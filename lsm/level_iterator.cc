@@ -49,8 +49,11 @@ class LevelIterator final : public Iterator {
   }
 
   bool NextEntry(std::string_view* key, std::string_view* value) override {
-    Next();
-    if (!Valid()) return false;
+    table_iter_.Next();
+    if (!table_iter_.Valid()) [[unlikely]] {
+      SkipEmptyTablesForward();
+      if (!Valid()) return false;
+    }
     *key = table_iter_.key();
     *value = table_iter_.value();
     return true;
