@@ -7,6 +7,7 @@ Compaction::Compaction(const Options& options, std::shared_ptr<const Version> in
     : level_(level),
       output_level_(output_level),
       manual_(manual),
+      level0_uncompressed_(options.compression && !options.compress_level0),
       max_output_file_size_(options.target_file_size),
       max_grandparent_overlap_bytes_(10 * static_cast<uint64_t>(options.target_file_size)),
       input_version_(std::move(input_version)) {}
@@ -14,7 +15,8 @@ Compaction::Compaction(const Options& options, std::shared_ptr<const Version> in
 bool Compaction::IsTrivialMove() const {
   uint64_t grandparent_bytes = 0;
   for (const auto& f : grandparents) grandparent_bytes += f->file_size;
-  return !manual_ && inputs[0].size() == 1 && inputs[1].empty() &&
+  return !manual_ && !(level_ == 0 && level0_uncompressed_) && inputs[0].size() == 1 &&
+         inputs[1].empty() &&
          grandparent_bytes <= max_grandparent_overlap_bytes_;
 }
 

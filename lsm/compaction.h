@@ -41,7 +41,10 @@ class Compaction {
 
   // One input table, nothing to merge with and little grandparent overlap: the table
   // can move down by a MANIFEST edit alone. Never for manual compactions, whose point
-  // is to rewrite tables without their garbage.
+  // is to rewrite tables without their garbage, nor for a level-0 table flushed
+  // uncompressed (Options::compress_level0 off) into a store that compresses: moved,
+  // it would stay uncompressed at every level it moved to, for good (a store that
+  // fits in one memtable would never be compressed).
   bool IsTrivialMove() const;
 
   // True if no level deeper than the output level can hold user_key, so a deletion
@@ -64,6 +67,8 @@ class Compaction {
   const int level_;
   const int output_level_;
   const bool manual_;
+  // Level-0 tables are written uncompressed but deeper ones compressed.
+  const bool level0_uncompressed_;
   const size_t max_output_file_size_;
   const uint64_t max_grandparent_overlap_bytes_;
   std::shared_ptr<const Version> input_version_;

@@ -720,8 +720,10 @@ class CompactionGarbageTest : public ::testing::TestWithParam<EnvKind> {
 
   CompactionGarbageTest() : location_(GetParam()) {}
 
-  void Open(size_t write_buffer_size, bool compress_level0 = false) {
+  void Open(size_t write_buffer_size, bool compress_level0 = false,
+            uint32_t settle_after_idle_millis = Options().settle_after_idle_millis) {
     Options options;
+    options.settle_after_idle_millis = settle_after_idle_millis;
     options.env = location_.env();
     options.create_if_missing = true;
     options.write_buffer_size = write_buffer_size;
@@ -924,13 +926,18 @@ TEST_P(CompactionGarbageTest, LevelZeroTablesAreCompressedOnlyWhenAsked) {
     Options destroy;
     destroy.env = location_.env();
     ASSERT_TRUE(DestroyDB(location_.path(), destroy).ok());
-    ASSERT_NO_FATAL_FAILURE(Open(16 << 20, compress_level0));
+    // Never idle: an idle store would compact the level-0 table away (and DiskBytes,
+    // waiting, makes it idle).
+    ASSERT_NO_FATAL_FAILURE(Open(16 << 20, compress_level0, /*settle_after_idle_millis=*/0));
     const std::string value(kValueSize, 'v');  // compresses to almost nothing
     for (int i = 0; i < kKeys; i++) {
       ASSERT_TRUE(db_->Put(WriteOptions(), NumberedKey(i), value).ok());
     }
     ASSERT_TRUE(db_->Flush().ok());
     uint64_t level0_bytes = DiskBytes();
+    TreeShape shape;
+    ASSERT_TRUE(ReadTreeShape(location_.env(), location_.path(), &shape).ok());
+    ASSERT_EQ(1u, shape.levels[0].size()) << shape.Describe();
     if (compress_level0) {
       EXPECT_LT(level0_bytes, kKeys * kValueSize / 4);
     } else {
@@ -942,6 +949,32 @@ TEST_P(CompactionGarbageTest, LevelZeroTablesAreCompressedOnlyWhenAsked) {
     ASSERT_TRUE(db_->Get(ReadOptions(), NumberedKey(7), &read).ok());
     EXPECT_EQ(value, read);
   }
+}
+
+// A lone level-0 table with nothing below it could move down as is, but it was
+// flushed uncompressed: the compaction that takes it down rewrites it compressed, or a
+// store that fits in one memtable would stay uncompressed at every level for good.
+TEST_P(CompactionGarbageTest, UncompressedLevelZeroTableIsRewrittenNotMovedDown) {
+  ASSERT_NO_FATAL_FAILURE(Open(16 << 20));
+  const std::string value(kValueSize, 'v');  // compresses to almost nothing
+  for (int i = 0; i < kKeys; i++) {
+    ASSERT_TRUE(db_->Put(WriteOptions(), NumberedKey(i), value).ok());
+  }
+  ASSERT_TRUE(db_->Flush().ok());  // uncompressed (LevelZeroTablesAreCompressedOnlyWhenAsked)
+  // Waiting makes the store idle: it compacts level 0 down (not a manual compaction,
+  // which never moves tables as they are).
+  ASSERT_TRUE(db_->WaitForBackgroundWork().ok());
+  TreeShape shape;
+  ASSERT_TRUE(ReadTreeShape(location_.env(), location_.path(), &shape).ok());
+  ASSERT_TRUE(shape.levels[0].empty()) << shape.Describe();
+  EXPECT_LT(DiskBytes(), kKeys * kValueSize / 4)
+      << "the level-0 table moved down uncompressed: " << shape.Describe();
+  Statistics statistics;
+  db_->GetStatistics(&statistics);
+  EXPECT_EQ(0u, statistics.trivial_moves);
+  std::string read;
+  ASSERT_TRUE(db_->Get(ReadOptions(), NumberedKey(7), &read).ok());
+  EXPECT_EQ(value, read);
 }
 
 INSTANTIATE_TEST_SUITE_P(Envs, CompactionGarbageTest,
