@@ -4,21 +4,27 @@
 //
 //   build/bench/sql_bench [--num=1000000] [--reads=200000] [--engines=strata,ordinary,floor]
 //       [--sync=normal] [--dir=/tmp/strata-sql-bench] [--extension=build/strata.so]
-//       [--sqlite_cache_mib=64] [--autocommit_reads] [--seed=301] [--no_settle] [--keep_db]
+//       [--read_rounds=5] [--sqlite_cache_mib=64] [--autocommit_reads] [--seed=301] [--no_settle] [--keep_db]
 //       [--strata_compression=zstd|lz4] [--strata_options=TEXT]
 //
-// Each engine runs in its own child process, one after the other, so its CPU time,
-// bytes written and peak RSS are its own. The parent collects one line per phase.
+// Each engine runs in its own child process, so its CPU time, bytes written and peak RSS
+// are its own. The parent has the children run one phase at a time: the write phases
+// one engine after the other, then the read phases in rounds in which the engines take
+// turns, so a change in the machine's speed during the run reaches every engine's reads
+// alike; the tables give each read phase's median over the rounds.
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -42,6 +48,8 @@ constexpr double kMiB = 1024.0 * 1024.0;
 struct Flags {
   SqlBenchConfig config;
   std::vector<SqlEngine> engines;
+  // Read phases run this many times, the engines taking turns (bench/README.md).
+  uint64_t read_rounds = 5;
   std::string dir = "/tmp/strata-sql-bench";
   bool keep_db = false;
   std::string command_line;
@@ -55,6 +63,8 @@ void Usage(std::FILE* out) {
                "200000)\n"
                "  --engines=LIST       comma list of strata, ordinary, floor (default all, in "
                "that order)\n"
+               "  --read_rounds=K      run the read phases K times, the engines taking turns "
+               "(default 5)\n"
                "  --sync=MODE          full, normal or off: strata's sync option and the "
                "ordinary table's PRAGMA synchronous (default normal)\n"
                "  --dir=DIR            databases go to DIR/<engine>/ (default "
@@ -97,6 +107,9 @@ bool ParseFlags(int argc, char** argv, Flags* flags) {
       ok = ParseCount(v, &flags->config.num);
     } else if (value_of("--reads=", &v)) {
       ok = ParseCount(v, &flags->config.reads);
+    } else if (value_of("--read_rounds=", &v)) {
+      ok = ParseCount(v, &flags->read_rounds) && flags->read_rounds >= 1 &&
+           flags->read_rounds <= 1000;
     } else if (value_of("--seed=", &v)) {
       ok = ParseCount(v, &flags->config.seed);
     } else if (value_of("--sqlite_cache_mib=", &v)) {
@@ -165,6 +178,7 @@ bool ParseFlags(int argc, char** argv, Flags* flags) {
 struct Measurement {
   SqlEngine engine = SqlEngine::kStrata;
   SqlPhase phase = SqlPhase::kReplace;
+  uint64_t round = 0;  // read phases: which repetition (0 .. read_rounds-1)
   uint64_t rows = 0;
   uint64_t statements = 0;
   double seconds = 0;
@@ -208,8 +222,9 @@ std::vector<std::string> SplitTabs(const std::string& line) {
 std::string SerializeMeasurement(const Measurement& m) {
   char buf[512];
   std::snprintf(buf, sizeof(buf),
-                "phase\t%d\t%llu\t%llu\t%.9g\t%.6g\t%llu\t%llu\t%llu\t%llu\t%llu\t",
-                static_cast<int>(m.phase), static_cast<unsigned long long>(m.rows),
+                "phase\t%d\t%llu\t%llu\t%llu\t%.9g\t%.6g\t%llu\t%llu\t%llu\t%llu\t%llu\t",
+                static_cast<int>(m.phase), static_cast<unsigned long long>(m.round),
+                static_cast<unsigned long long>(m.rows),
                 static_cast<unsigned long long>(m.statements), m.seconds, m.cpu_seconds,
                 static_cast<unsigned long long>(m.write_bytes),
                 static_cast<unsigned long long>(m.peak_rss_bytes),
@@ -221,20 +236,21 @@ std::string SerializeMeasurement(const Measurement& m) {
 
 bool ParseMeasurement(const std::string& line, Measurement* m) {
   std::vector<std::string> f = SplitTabs(line);
-  if (f.size() != 12 || f[0] != "phase") return false;
+  if (f.size() != 13 || f[0] != "phase") return false;
   int phase = std::atoi(f[1].c_str());
   if (phase < 0 || phase >= static_cast<int>(AllSqlPhases().size())) return false;
   m->phase = static_cast<SqlPhase>(phase);
-  m->rows = std::strtoull(f[2].c_str(), nullptr, 10);
-  m->statements = std::strtoull(f[3].c_str(), nullptr, 10);
-  m->seconds = std::strtod(f[4].c_str(), nullptr);
-  m->cpu_seconds = std::strtod(f[5].c_str(), nullptr);
-  m->write_bytes = std::strtoull(f[6].c_str(), nullptr, 10);
-  m->peak_rss_bytes = std::strtoull(f[7].c_str(), nullptr, 10);
-  m->disk.database_bytes = std::strtoull(f[8].c_str(), nullptr, 10);
-  m->disk.wal_bytes = std::strtoull(f[9].c_str(), nullptr, 10);
-  m->disk.store_bytes = std::strtoull(f[10].c_str(), nullptr, 10);
-  m->notes = f[11];
+  m->round = std::strtoull(f[2].c_str(), nullptr, 10);
+  m->rows = std::strtoull(f[3].c_str(), nullptr, 10);
+  m->statements = std::strtoull(f[4].c_str(), nullptr, 10);
+  m->seconds = std::strtod(f[5].c_str(), nullptr);
+  m->cpu_seconds = std::strtod(f[6].c_str(), nullptr);
+  m->write_bytes = std::strtoull(f[7].c_str(), nullptr, 10);
+  m->peak_rss_bytes = std::strtoull(f[8].c_str(), nullptr, 10);
+  m->disk.database_bytes = std::strtoull(f[9].c_str(), nullptr, 10);
+  m->disk.wal_bytes = std::strtoull(f[10].c_str(), nullptr, 10);
+  m->disk.store_bytes = std::strtoull(f[11].c_str(), nullptr, 10);
+  m->notes = f[12];
   return true;
 }
 
@@ -242,31 +258,62 @@ std::string EngineDir(const Flags& flags, SqlEngine engine) {
   return flags.dir + "/" + SqlEngineName(engine);
 }
 
-// The child: runs every phase on one engine, one line per phase to `out`. Returns the
+// Reads one line (without its '\n') from `in`; false at end of file.
+bool ReadLine(std::FILE* in, std::string* line) {
+  line->clear();
+  int c;
+  while ((c = std::fgetc(in)) != EOF) {
+    if (c == '\n') return true;
+    *line += static_cast<char>(c);
+  }
+  return !line->empty();
+}
+
+// The child: runs one engine's phases as the parent's commands ask, on one connection.
+// Commands (one per line): "run <phase> <round>", answered by the phase's line (and
+// after the insert phase a "plans" line) and "done"; "finish", answered by the "rest"
+// line, after which the child exits. A failing phase ends the child with an exit code
+// instead of "done"; so does the end of the commands (the parent gave up). Returns the
 // exit code.
-int RunEngine(const Flags& flags, SqlEngine engine, std::FILE* out) {
+int RunEngine(const Flags& flags, SqlEngine engine, std::FILE* commands, std::FILE* out) {
   std::fprintf(out, "baseline\t%llu\n", static_cast<unsigned long long>(SampleProcess().rss_bytes));
   std::fflush(out);
   std::string dir = EngineDir(flags, engine);
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
-  int exit_code = 0;
+  int exit_code = kExitEngineError;  // unless "finish" comes
   {
     SqlPhaseRunner runner(flags.config, engine, dir);
-    for (SqlPhase phase : AllSqlPhases()) {
+    std::string command;
+    while (ReadLine(commands, &command)) {
+      if (command == "finish") {
+        exit_code = 0;
+        break;
+      }
+      int phase_number = -1;
+      unsigned long long round = 0;
+      if (std::sscanf(command.c_str(), "run %d %llu", &phase_number, &round) != 2 ||
+          phase_number < 0 || phase_number >= static_cast<int>(AllSqlPhases().size())) {
+        std::fprintf(stderr, "sql_bench: %s child: bad command '%s'\n", SqlEngineName(engine),
+                     command.c_str());
+        break;
+      }
+      const SqlPhase phase = static_cast<SqlPhase>(phase_number);
       SqlPhaseWork work;
-      Status s = runner.Run(phase, &work);
+      Status s = runner.Run(phase, &work, round);
       if (!s.ok()) {
         std::fprintf(stderr, "sql_bench: %s, %s: %s\n", SqlEngineName(engine), SqlPhaseName(phase),
                      s.ToString().c_str());
         exit_code = s.IsCorruption() && s.message().find("verification failed") == 0
                         ? kExitVerificationFailed
                         : kExitEngineError;
-        break;
+        if (!flags.keep_db) std::filesystem::remove_all(dir, ec);
+        return exit_code;
       }
       Measurement m;
       m.engine = engine;
       m.phase = phase;
+      m.round = round;
       m.rows = work.rows;
       m.statements = work.statements;
       m.seconds = work.seconds;
@@ -285,6 +332,7 @@ int RunEngine(const Flags& flags, SqlEngine engine, std::FILE* out) {
         s = runner.DescribePlans(&plans);
         std::fprintf(out, "plans\t%s\n", Clean(s.ok() ? plans : s.ToString()).c_str());
       }
+      std::fprintf(out, "done\n");
       std::fflush(out);
     }
     Status s = runner.Close();
@@ -309,88 +357,219 @@ int RunEngine(const Flags& flags, SqlEngine engine, std::FILE* out) {
   return exit_code;
 }
 
-// Forks a child that runs `engine` and collects its lines. False (after saying why) if
-// the child failed.
-bool RunEngineInChild(const Flags& flags, SqlEngine engine, EngineReport* report,
-                      std::vector<Measurement>* results) {
-  int fds[2];
-  if (pipe(fds) != 0) {
-    std::perror("sql_bench: pipe");
-    return false;
+// The parent's side of one engine's child process: starts it, has it run one phase at
+// a time (so the engines' read phases can alternate) and collects what it reports.
+class EngineChild {
+ public:
+  // `parent_ends`: the parent's ends of the pipes to the children started before, which
+  // this child must not keep open (a child whose command pipe another child holds would
+  // not see the parent abandon it); this child's are added.
+  EngineChild(const Flags& flags, SqlEngine engine, std::vector<int>* parent_ends,
+              EngineReport* report, std::vector<Measurement>* results)
+      : flags_(flags),
+        engine_(engine),
+        parent_ends_(parent_ends),
+        report_(report),
+        results_(results) {}
+  // A child still running when the run is abandoned gets no more commands: it ends.
+  ~EngineChild() {
+    if (pid_ > 0) Wait(/*quiet=*/true);
   }
-  std::fflush(nullptr);  // or the child would print the parent's buffered output again
-  pid_t pid = fork();
-  if (pid < 0) {
-    std::perror("sql_bench: fork");
-    return false;
-  }
-  if (pid == 0) {
-    close(fds[0]);
-    std::FILE* out = fdopen(fds[1], "w");
-    int code = out == nullptr ? kExitEngineError : RunEngine(flags, engine, out);
-    if (out != nullptr) std::fclose(out);
-    std::fflush(nullptr);
-    _exit(code);
-  }
-  close(fds[1]);
-  std::FILE* in = fdopen(fds[0], "r");
-  std::string line;
-  int c;
-  while ((c = std::fgetc(in)) != EOF) {
-    if (c != '\n') {
-      line += static_cast<char>(c);
-      continue;
+  EngineChild(const EngineChild&) = delete;
+  EngineChild& operator=(const EngineChild&) = delete;
+
+  // Forks the child. False (after saying why) if it could not.
+  bool Start() {
+    int to_child[2], from_child[2];
+    if (pipe(to_child) != 0 || pipe(from_child) != 0) {
+      std::perror("sql_bench: pipe");
+      return false;
     }
-    Measurement m;
-    if (line.rfind("baseline\t", 0) == 0) {
-      report->baseline_rss_bytes = std::strtoull(line.c_str() + 9, nullptr, 10);
-    } else if (line.rfind("plans\t", 0) == 0) {
-      report->plans = line.substr(6);
-    } else if (line.rfind("rest\t", 0) == 0) {
-      char* end = nullptr;
-      report->closed_bytes = std::strtoull(line.c_str() + 5, &end, 10);
-      report->reopened_bytes = std::strtoull(end, nullptr, 10);
-      report->have_rest = true;
-    } else if (ParseMeasurement(line, &m)) {
-      m.engine = engine;
-      std::fprintf(stderr, "  %-9s %-18s %12.0f rows/s  (%.2f s, CPU %.2f s) %s\n",
-                   SqlEngineName(engine), SqlPhaseName(m.phase), m.rows_per_second(), m.seconds,
-                   m.cpu_seconds, m.notes.c_str());
-      results->push_back(m);
-    } else {
-      std::fprintf(stderr, "sql_bench: bad line from the %s child: %s\n", SqlEngineName(engine),
-                   line.c_str());
+    std::fflush(nullptr);  // or the child would print the parent's buffered output again
+    pid_ = fork();
+    if (pid_ < 0) {
+      std::perror("sql_bench: fork");
+      return false;
     }
-    line.clear();
+    if (pid_ == 0) {
+      close(to_child[1]);
+      close(from_child[0]);
+      for (int fd : *parent_ends_) close(fd);
+      std::FILE* commands = fdopen(to_child[0], "r");
+      std::FILE* out = fdopen(from_child[1], "w");
+      int code = commands == nullptr || out == nullptr ? kExitEngineError
+                                                       : RunEngine(flags_, engine_, commands, out);
+      if (out != nullptr) std::fclose(out);
+      std::fflush(nullptr);
+      _exit(code);
+    }
+    close(to_child[0]);
+    close(from_child[1]);
+    commands_ = fdopen(to_child[1], "w");
+    replies_ = fdopen(from_child[0], "r");
+    parent_ends_->push_back(to_child[1]);
+    parent_ends_->push_back(from_child[0]);
+    return commands_ != nullptr && replies_ != nullptr && Collect(/*until=*/"baseline");
   }
-  std::fclose(in);
-  int status = 0;
-  if (waitpid(pid, &status, 0) != pid) {
-    std::perror("sql_bench: waitpid");
+
+  // Runs `phase` (its `round`) in the child and collects its measurement. False (after
+  // saying why) if the child failed.
+  bool Run(SqlPhase phase, uint64_t round) {
+    std::fprintf(commands_, "run %d %llu\n", static_cast<int>(phase),
+                 static_cast<unsigned long long>(round));
+    std::fflush(commands_);
+    return Collect("done");
+  }
+
+  // Has the child close its database (reporting the bytes at rest) and exit; false (after
+  // saying why) if it failed.
+  bool Finish() {
+    std::fprintf(commands_, "finish\n");
+    std::fflush(commands_);
+    Collect(/*until=*/nullptr);
+    return Wait();
+  }
+
+ private:
+  // Reads the child's lines until one starting with `until` (null: until the child
+  // closes its end). False if the child ended first.
+  bool Collect(const char* until) {
+    std::string line;
+    while (ReadLine(replies_, &line)) {
+      Measurement m;
+      if (line.rfind("baseline\t", 0) == 0) {
+        report_->baseline_rss_bytes = std::strtoull(line.c_str() + 9, nullptr, 10);
+      } else if (line.rfind("plans\t", 0) == 0) {
+        report_->plans = line.substr(6);
+      } else if (line.rfind("rest\t", 0) == 0) {
+        char* end = nullptr;
+        report_->closed_bytes = std::strtoull(line.c_str() + 5, &end, 10);
+        report_->reopened_bytes = std::strtoull(end, nullptr, 10);
+        report_->have_rest = true;
+      } else if (ParseMeasurement(line, &m)) {
+        m.engine = engine_;
+        std::fprintf(stderr, "  %-9s %-18s", SqlEngineName(engine_), SqlPhaseName(m.phase));
+        if (IsSqlReadPhase(m.phase)) {
+          std::fprintf(stderr, " round %llu", static_cast<unsigned long long>(m.round + 1));
+        }
+        std::fprintf(stderr, " %12.0f rows/s  (%.2f s, CPU %.2f s) %s\n", m.rows_per_second(),
+                     m.seconds, m.cpu_seconds, m.notes.c_str());
+        results_->push_back(m);
+      } else if (line != "done") {
+        std::fprintf(stderr, "sql_bench: bad line from the %s child: %s\n",
+                     SqlEngineName(engine_), line.c_str());
+      }
+      if (until != nullptr && line.rfind(until, 0) == 0) return true;
+    }
+    if (until != nullptr) Wait();  // says why the child ended
     return false;
   }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return true;
-  if (WIFEXITED(status) && WEXITSTATUS(status) == kExitVerificationFailed) {
-    std::fprintf(stderr, "sql_bench: %s gave a wrong answer: run aborted\n", SqlEngineName(engine));
-  } else if (WIFEXITED(status)) {
-    std::fprintf(stderr, "sql_bench: %s failed (exit code %d): run aborted\n",
-                 SqlEngineName(engine), WEXITSTATUS(status));
-  } else if (WIFSIGNALED(status)) {
-    std::fprintf(stderr, "sql_bench: %s died of signal %d (%s): run aborted\n",
-                 SqlEngineName(engine), WTERMSIG(status), strsignal(WTERMSIG(status)));
+
+  // Closes the pipes, reaps the child and (unless quiet) says how it ended; true if it
+  // succeeded.
+  bool Wait(bool quiet = false) {
+    for (std::FILE* file : {commands_, replies_}) {
+      if (file == nullptr) continue;
+      // Its number may be reused: children started later must not close that.
+      parent_ends_->erase(std::remove(parent_ends_->begin(), parent_ends_->end(), fileno(file)),
+                          parent_ends_->end());
+      std::fclose(file);
+    }
+    commands_ = replies_ = nullptr;
+    int status = 0;
+    pid_t pid = pid_;
+    pid_ = 0;
+    if (waitpid(pid, &status, 0) != pid) {
+      std::perror("sql_bench: waitpid");
+      return false;
+    }
+    const char* name = SqlEngineName(engine_);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return true;
+    if (quiet) return false;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == kExitVerificationFailed) {
+      std::fprintf(stderr, "sql_bench: %s gave a wrong answer: run aborted\n", name);
+    } else if (WIFEXITED(status)) {
+      std::fprintf(stderr, "sql_bench: %s failed (exit code %d): run aborted\n", name,
+                   WEXITSTATUS(status));
+    } else if (WIFSIGNALED(status)) {
+      std::fprintf(stderr, "sql_bench: %s died of signal %d (%s): run aborted\n", name,
+                   WTERMSIG(status), strsignal(WTERMSIG(status)));
+    }
+    return false;
   }
-  return false;
+
+  const Flags& flags_;
+  const SqlEngine engine_;
+  std::vector<int>* const parent_ends_;
+  EngineReport* const report_;
+  std::vector<Measurement>* const results_;
+  pid_t pid_ = 0;
+  std::FILE* commands_ = nullptr;
+  std::FILE* replies_ = nullptr;
+};
+
+// `engine`'s measurements of `phase`, one per round, in round order.
+std::vector<const Measurement*> Rounds(const std::vector<Measurement>& results, SqlPhase phase,
+                                       SqlEngine engine) {
+  std::vector<const Measurement*> rounds;
+  for (const Measurement& m : results) {
+    if (m.phase == phase && m.engine == engine) rounds.push_back(&m);
+  }
+  std::sort(rounds.begin(), rounds.end(),
+            [](const Measurement* a, const Measurement* b) { return a->round < b->round; });
+  return rounds;
 }
 
-
-
-
-
+// The measurement that stands for `engine`'s `phase`: its only one, or for a read phase
+// run in rounds the round of median rows/s (the lower middle one for an even count).
 const Measurement* Find(const std::vector<Measurement>& results, SqlPhase phase, SqlEngine engine) {
-  for (const Measurement& m : results) {
-    if (m.phase == phase && m.engine == engine) return &m;
+  std::vector<const Measurement*> rounds = Rounds(results, phase, engine);
+  if (rounds.empty()) return nullptr;
+  std::sort(rounds.begin(), rounds.end(), [](const Measurement* a, const Measurement* b) {
+    return a->rows_per_second() < b->rows_per_second();
+  });
+  return rounds[(rounds.size() - 1) / 2];
+}
+
+// The median of `values` (the mean of the middle two for an even count); -1 if empty.
+double Median(std::vector<double> values) {
+  if (values.empty()) return -1;
+  std::sort(values.begin(), values.end());
+  size_t middle = values.size() / 2;
+  return values.size() % 2 == 1 ? values[middle] : (values[middle - 1] + values[middle]) / 2;
+}
+
+// Nanoseconds of wall (or CPU) time per row; < 0 if unknown.
+double NanosPerRow(const Measurement* m, bool cpu) {
+  return m == nullptr || m->rows == 0 ? -1.0 : (cpu ? m->cpu_seconds : m->seconds) * 1e9 / m->rows;
+}
+
+// f(a, b) for each round that both `a` and `b` ran, a and b measured next to each other
+// in time; f's negative answers (unknown) are left out.
+template <typename Function>
+std::vector<double> PerRound(const std::vector<Measurement>& results, SqlPhase phase, SqlEngine a,
+                             SqlEngine b, Function f) {
+  std::vector<double> values;
+  std::vector<const Measurement*> rounds_b = Rounds(results, phase, b);
+  for (const Measurement* ma : Rounds(results, phase, a)) {
+    for (const Measurement* mb : rounds_b) {
+      if (mb->round != ma->round) continue;
+      double value = f(ma, mb);
+      if (value >= 0) values.push_back(value);
+    }
   }
-  return nullptr;
+  return values;
+}
+
+// How many times faster strata was than the ordinary table in each round (ratio of
+// rows/s, by wall or CPU time).
+std::vector<double> SpeedupPerRound(const std::vector<Measurement>& results, SqlPhase phase,
+                                    bool cpu) {
+  return PerRound(results, phase, SqlEngine::kStrata, SqlEngine::kOrdinary,
+                  [cpu](const Measurement* strata, const Measurement* ordinary) {
+                    double s = NanosPerRow(strata, cpu), o = NanosPerRow(ordinary, cpu);
+                    return s <= 0 || o <= 0 ? -1.0 : o / s;
+                  });
 }
 
 std::string EngineDescription(const Flags& flags, SqlEngine engine) {
@@ -419,10 +598,12 @@ void PrintHeader(const Flags& flags, const std::map<SqlEngine, EngineReport>& re
   std::printf("Command: `%s`\n\n", flags.command_line.c_str());
   std::printf(
       "- N = %llu rows, R = %llu point reads (%llu range SELECTs), seed %llu, "
+      "read phases in %llu rounds (the engines taking turns; medians below), "
       "writes in transactions of %d rows, %s; %s, %ld cores; %s\n",
       static_cast<unsigned long long>(c.num), static_cast<unsigned long long>(c.reads),
       static_cast<unsigned long long>(std::max<uint64_t>(1, c.reads / 100)),
-      static_cast<unsigned long long>(c.seed), kBatchSize,
+      static_cast<unsigned long long>(c.seed), static_cast<unsigned long long>(flags.read_rounds),
+      kBatchSize,
       c.read_transactions ? "point and range SELECTs in transactions of 1000 statements"
                           : "every SELECT in autocommit mode",
       CpuModel().c_str(), sysconf(_SC_NPROCESSORS_ONLN), date);
@@ -444,11 +625,12 @@ void PrintHeader(const Flags& flags, const std::map<SqlEngine, EngineReport>& re
   std::printf("\n");
 }
 
-// rows/s per phase and engine, strata against the ordinary table and above the floor.
 // rows/s per phase and engine, strata against the ordinary table and above the floor,
 // by wall time (the measure) and by CPU time (what a phase costs when the machine is
 // shared: other processes inflate wall time, not CPU time; but CPU time misses waits
-// for the device, and includes strata's background threads).
+// for the device, and includes strata's background threads). A read phase's figures
+// are medians over its rounds; its ratios and differences are the medians of each
+// round's, taken between measurements made one right after the other.
 void PrintSummary(const std::vector<Measurement>& results) {
   std::printf(
       "| phase | rows | strata rows/s | ordinary rows/s | floor rows/s | strata / ordinary | "
@@ -461,29 +643,68 @@ void PrintSummary(const std::vector<Measurement>& results) {
     const Measurement* floor = Find(results, phase, SqlEngine::kFloor);
     if (strata == nullptr && ordinary == nullptr && floor == nullptr) continue;
     const Measurement* any = strata != nullptr ? strata : ordinary != nullptr ? ordinary : floor;
-    auto rate = [](const Measurement* m) {
-      return m == nullptr || m->seconds <= 0 ? std::string("-")
-                                             : WithThousands(m->rows_per_second());
+    auto median_rate = [&](SqlEngine engine) {
+      std::vector<double> rates;
+      for (const Measurement* m : Rounds(results, phase, engine)) {
+        if (m->seconds > 0) rates.push_back(m->rows_per_second());
+      }
+      return rates.empty() ? std::string("-") : WithThousands(Median(rates));
     };
-    // Nanoseconds of wall (or CPU) time per row; < 0 if unknown.
-    auto ns = [](const Measurement* m, bool cpu) {
-      return m == nullptr || m->rows == 0 ? -1.0
-                                          : (cpu ? m->cpu_seconds : m->seconds) * 1e9 / m->rows;
+    auto median_ns = [&](SqlEngine engine) {
+      std::vector<double> values;
+      for (const Measurement* m : Rounds(results, phase, engine)) {
+        if (NanosPerRow(m, false) >= 0) values.push_back(NanosPerRow(m, false));
+      }
+      return Median(values);
     };
     auto ratio = [&](bool cpu) {
-      double s = ns(strata, cpu), o = ns(ordinary, cpu);
-      return s <= 0 || o <= 0 ? std::string("-") : Format("%.2fx", o / s);
+      double median = Median(SpeedupPerRound(results, phase, cpu));
+      return median < 0 ? std::string("-") : Format("%.2fx", median);
     };
     auto number = [](double v) { return v < 0 ? std::string("-") : Format("%.0f", v); };
     auto above = [&](bool cpu) {
-      double s = ns(strata, cpu), f = ns(floor, cpu);
-      return s < 0 || f < 0 ? std::string("-") : Format("%.0f", s - f);
+      // Not PerRound: a difference can be negative.
+      std::vector<double> differences;
+      for (const Measurement* s : Rounds(results, phase, SqlEngine::kStrata)) {
+        for (const Measurement* f : Rounds(results, phase, SqlEngine::kFloor)) {
+          if (f->round != s->round || NanosPerRow(s, cpu) < 0 || NanosPerRow(f, cpu) < 0) continue;
+          differences.push_back(NanosPerRow(s, cpu) - NanosPerRow(f, cpu));
+        }
+      }
+      return differences.empty() ? std::string("-") : Format("%.0f", Median(differences));
     };
     std::printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", SqlPhaseName(phase),
-                WithThousands(static_cast<double>(any->rows)).c_str(), rate(strata).c_str(),
-                rate(ordinary).c_str(), rate(floor).c_str(), ratio(false).c_str(),
-                ratio(true).c_str(), number(ns(strata, false)).c_str(),
-                number(ns(floor, false)).c_str(), above(false).c_str(), above(true).c_str());
+                WithThousands(static_cast<double>(any->rows)).c_str(),
+                median_rate(SqlEngine::kStrata).c_str(), median_rate(SqlEngine::kOrdinary).c_str(),
+                median_rate(SqlEngine::kFloor).c_str(), ratio(false).c_str(), ratio(true).c_str(),
+                number(median_ns(SqlEngine::kStrata)).c_str(),
+                number(median_ns(SqlEngine::kFloor)).c_str(), above(false).c_str(),
+                above(true).c_str());
+  }
+}
+
+// The read phases' strata / ordinary ratio in each round, so the spread shows.
+void PrintRounds(const Flags& flags, const std::vector<Measurement>& results) {
+  if (flags.read_rounds < 2) return;
+  std::string header = "\n| strata / ordinary |", rule = "|---|";
+  for (uint64_t round = 1; round <= flags.read_rounds; round++) {
+    header += " round " + std::to_string(round) + " |";
+    rule += "--:|";
+  }
+  bool printed_header = false;
+  for (SqlPhase phase : AllSqlPhases()) {
+    if (!IsSqlReadPhase(phase)) continue;
+    std::vector<double> ratios = SpeedupPerRound(results, phase, /*cpu=*/false);
+    if (ratios.empty()) continue;
+    if (!printed_header) {
+      std::printf("%s median |\n%s--:|\n", header.c_str(), rule.c_str());
+      printed_header = true;
+    }
+    std::printf("| %s |", SqlPhaseName(phase));
+    for (uint64_t round = 0; round < flags.read_rounds; round++) {
+      std::printf(" %s |", round < ratios.size() ? Format("%.2fx", ratios[round]).c_str() : "-");
+    }
+    std::printf(" %.2fx |\n", Median(ratios));
   }
 }
 
@@ -496,12 +717,26 @@ void PrintDetails(const Flags& flags, const std::vector<Measurement>& results) {
     for (SqlEngine engine : flags.engines) {
       const Measurement* m = Find(results, phase, engine);
       if (m == nullptr) continue;
+      std::string notes = m->notes;
+      std::vector<const Measurement*> rounds = Rounds(results, phase, engine);
+      if (rounds.size() > 1) {
+        // Appends, not " " + string: g++ 12 misreports that as -Wrestrict.
+        notes += "; round ";
+        notes += std::to_string(m->round + 1);
+        notes += " of ";
+        notes += std::to_string(rounds.size());
+        notes += " (the median); rows/s by round:";
+        for (const Measurement* round : rounds) {
+          notes += ' ';
+          notes += WithThousands(round->rows_per_second());
+        }
+      }
       std::printf("| %s | %s | %s | %.2f | %.2f | %.1f | %.0f | %.1f | %.1f | %.1f | %.1f | %s |\n",
                   SqlPhaseName(phase), SqlEngineName(engine),
                   WithThousands(m->rows_per_second()).c_str(), m->seconds, m->cpu_seconds,
                   m->write_bytes / kMiB, m->peak_rss_bytes / kMiB, m->disk.database_bytes / kMiB,
                   m->disk.wal_bytes / kMiB, m->disk.store_bytes / kMiB, m->disk.total() / kMiB,
-                  m->notes.c_str());
+                  notes.c_str());
     }
   }
 }
@@ -549,7 +784,45 @@ void PrintFooter(const Flags& flags, const std::vector<Measurement>& results,
   }
 }
 
+// Runs every phase on every engine: one child per engine, started in turn to run the
+// write phases (the children before it waiting, idle); then rounds of the read phases,
+// each phase run by each engine one after the other, who goes first rotating with the
+// round; then delete on each engine, and at rest. False (after saying why) if a child
+// failed: the results hold what completed.
+bool RunEngines(const Flags& flags, std::map<SqlEngine, EngineReport>* reports,
+                std::vector<Measurement>* results) {
+  std::vector<int> parent_ends;
+  std::vector<std::unique_ptr<EngineChild>> children;
+  for (SqlEngine engine : flags.engines) {
+    children.push_back(std::make_unique<EngineChild>(flags, engine, &parent_ends,
+                                                     &(*reports)[engine], results));
+    EngineChild& child = *children.back();
+    if (!child.Start()) return false;
+    for (SqlPhase phase : AllSqlPhases()) {
+      if (IsSqlReadPhase(phase) || phase == SqlPhase::kDelete) continue;
+      if (!child.Run(phase, 0)) return false;
+    }
+  }
+  for (uint64_t round = 0; round < flags.read_rounds; round++) {
+    for (SqlPhase phase : AllSqlPhases()) {
+      if (!IsSqlReadPhase(phase)) continue;
+      for (size_t i = 0; i < children.size(); i++) {
+        if (!children[(i + round) % children.size()]->Run(phase, round)) return false;
+      }
+    }
+  }
+  for (auto& child : children) {
+    if (!child->Run(SqlPhase::kDelete, 0)) return false;
+  }
+  for (auto& child : children) {
+    if (!child->Finish()) return false;
+  }
+  return true;
+}
+
 int Main(int argc, char** argv) {
+  // A child that died leaves a broken pipe: writing to it must fail, not end the run.
+  std::signal(SIGPIPE, SIG_IGN);
   Flags flags;
   if (!ParseFlags(argc, argv, &flags)) {
     Usage(stderr);
@@ -558,13 +831,10 @@ int Main(int argc, char** argv) {
   std::string load_before = LoadAverage();
   std::map<SqlEngine, EngineReport> reports;
   std::vector<Measurement> results;
-  bool ok = true;
-  for (SqlEngine engine : flags.engines) {
-    ok = RunEngineInChild(flags, engine, &reports[engine], &results);
-    if (!ok) break;
-  }
+  bool ok = RunEngines(flags, &reports, &results);
   PrintHeader(flags, reports, load_before, LoadAverage());
   PrintSummary(results);
+  PrintRounds(flags, results);
   PrintDetails(flags, results);
   PrintFooter(flags, results, reports);
   if (!ok) {

@@ -132,6 +132,11 @@ const std::vector<SqlPhase>& AllSqlPhases() {
   return phases;
 }
 
+bool IsSqlReadPhase(SqlPhase phase) {
+  return phase == SqlPhase::kGet || phase == SqlPhase::kGetMissing || phase == SqlPhase::kRange ||
+         phase == SqlPhase::kScan;
+}
+
 void SqlPhaseWork::StartClock() {
   start_sample_ = SampleProcess();
   start_nanos_ = NowNanos();
@@ -619,8 +624,12 @@ Status SqlPhaseRunner::Delete(uint64_t seed, SqlPhaseWork* work) {
   return s.ok() ? CountRows(expected_.CountPresent()) : s;
 }
 
-Status SqlPhaseRunner::Run(SqlPhase phase, SqlPhaseWork* work) {
+Status SqlPhaseRunner::Run(SqlPhase phase, SqlPhaseWork* work, uint64_t round) {
+  if (round > 0 && !IsSqlReadPhase(phase)) {
+    return Status::InvalidArgument(std::string(SqlPhaseName(phase)) + " runs once, in round 0");
+  }
   uint64_t seed = PhaseSeed(config_.seed, phase);
+  if (round > 0) seed = Mix64(seed ^ Mix64(round));
   bool need_table = phase != SqlPhase::kReplace && phase != SqlPhase::kInsert;
   if (need_table && (db_ == nullptr || database_path_.find("/insert.db") == std::string::npos)) {
     return Status::InvalidArgument(std::string(SqlPhaseName(phase)) +

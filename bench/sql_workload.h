@@ -53,6 +53,10 @@ const char* SqlPhaseName(SqlPhase phase);
 
 const std::vector<SqlPhase>& AllSqlPhases();
 
+// get, get missing, range 100 and full scan: they change nothing, so they can run again
+// (sql_bench repeats them in rounds, alternating the engines).
+bool IsSqlReadPhase(SqlPhase phase);
+
 struct SqlBenchConfig {
   uint64_t num = 1'000'000;  // N
   uint64_t reads = 200'000;  // R
@@ -119,8 +123,10 @@ class SqlPhaseRunner {
 
   // Runs `phase`. A wrong answer is Corruption("verification failed: ..."); an SQLite
   // error is IOError with SQLite's message and code. Phases after kInsert need it to
-  // have run.
-  Status Run(SqlPhase phase, SqlPhaseWork* work);
+  // have run. `round` picks the random keys of a read phase run again (round 0: the
+  // phase's own seed; each later round other keys, the same on every engine); the
+  // write phases run once, in round 0.
+  Status Run(SqlPhase phase, SqlPhaseWork* work, uint64_t round = 0);
 
   SqlDiskUsage DiskUsage() const;
   // EXPLAIN QUERY PLAN of the read and delete statements on the current table, as
