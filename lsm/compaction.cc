@@ -7,7 +7,7 @@ Compaction::Compaction(const Options& options, std::shared_ptr<const Version> in
     : level_(level),
       output_level_(output_level),
       manual_(manual),
-      level0_uncompressed_(options.compression && !options.compress_level0),
+      level0_uncompressed_(options.compression && !FlushesCompress(options)),
       max_output_file_size_(options.target_file_size),
       max_grandparent_overlap_bytes_(10 * static_cast<uint64_t>(options.target_file_size)),
       input_version_(std::move(input_version)) {}

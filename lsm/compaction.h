@@ -23,6 +23,11 @@
 
 namespace strata {
 
+// Whether flushes write their level-0 tables compressed (Options::compress_level0).
+inline bool FlushesCompress(const Options& options) {
+  return options.compression && options.compress_level0;
+}
+
 class Compaction {
  public:
   Compaction(const Options& options, std::shared_ptr<const Version> input_version, int level,

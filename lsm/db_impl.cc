@@ -264,7 +264,7 @@ Status DBImpl::WriteLevel0Table(const MemTable& mem, VersionEdit* edit,
   Status s = env_->NewWritableFile(path, &file);
   if (s.ok()) {
     Options table_options = options_;
-    table_options.compression = options_.compression && options_.compress_level0;
+    table_options.compression = FlushesCompress(options_);
     TableBuilder builder(table_options, file.get());
     std::unique_ptr<Iterator> it = mem.NewIterator();
     std::string_view previous_user_key;
