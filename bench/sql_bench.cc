@@ -307,8 +307,7 @@ int RunEngine(const Flags& flags, SqlEngine engine, std::FILE* commands, std::FI
         exit_code = s.IsCorruption() && s.message().find("verification failed") == 0
                         ? kExitVerificationFailed
                         : kExitEngineError;
-        if (!flags.keep_db) std::filesystem::remove_all(dir, ec);
-        return exit_code;
+        break;
       }
       Measurement m;
       m.engine = engine;
@@ -544,18 +543,18 @@ double NanosPerRow(const Measurement* m, bool cpu) {
   return m == nullptr || m->rows == 0 ? -1.0 : (cpu ? m->cpu_seconds : m->seconds) * 1e9 / m->rows;
 }
 
-// f(a, b) for each round that both `a` and `b` ran, a and b measured next to each other
-// in time; f's negative answers (unknown) are left out.
+// f(ns_a, ns_b) for each round that both `a` and `b` ran, measured next to each other in
+// time, with each one's nanoseconds a row by wall (or CPU) time; rounds where either is
+// unknown are left out.
 template <typename Function>
 std::vector<double> PerRound(const std::vector<Measurement>& results, SqlPhase phase, SqlEngine a,
-                             SqlEngine b, Function f) {
+                             SqlEngine b, bool cpu, Function f) {
   std::vector<double> values;
   std::vector<const Measurement*> rounds_b = Rounds(results, phase, b);
   for (const Measurement* ma : Rounds(results, phase, a)) {
     for (const Measurement* mb : rounds_b) {
-      if (mb->round != ma->round) continue;
-      double value = f(ma, mb);
-      if (value >= 0) values.push_back(value);
+      const double ns_a = NanosPerRow(ma, cpu), ns_b = NanosPerRow(mb, cpu);
+      if (mb->round == ma->round && ns_a > 0 && ns_b > 0) values.push_back(f(ns_a, ns_b));
     }
   }
   return values;
@@ -565,11 +564,8 @@ std::vector<double> PerRound(const std::vector<Measurement>& results, SqlPhase p
 // rows/s, by wall or CPU time).
 std::vector<double> SpeedupPerRound(const std::vector<Measurement>& results, SqlPhase phase,
                                     bool cpu) {
-  return PerRound(results, phase, SqlEngine::kStrata, SqlEngine::kOrdinary,
-                  [cpu](const Measurement* strata, const Measurement* ordinary) {
-                    double s = NanosPerRow(strata, cpu), o = NanosPerRow(ordinary, cpu);
-                    return s <= 0 || o <= 0 ? -1.0 : o / s;
-                  });
+  return PerRound(results, phase, SqlEngine::kStrata, SqlEngine::kOrdinary, cpu,
+                  [](double strata, double ordinary) { return ordinary / strata; });
 }
 
 std::string EngineDescription(const Flags& flags, SqlEngine engine) {
@@ -643,40 +639,33 @@ void PrintSummary(const std::vector<Measurement>& results) {
     const Measurement* floor = Find(results, phase, SqlEngine::kFloor);
     if (strata == nullptr && ordinary == nullptr && floor == nullptr) continue;
     const Measurement* any = strata != nullptr ? strata : ordinary != nullptr ? ordinary : floor;
-    auto median_rate = [&](SqlEngine engine) {
-      std::vector<double> rates;
-      for (const Measurement* m : Rounds(results, phase, engine)) {
-        if (m->seconds > 0) rates.push_back(m->rows_per_second());
-      }
-      return rates.empty() ? std::string("-") : WithThousands(Median(rates));
-    };
+    // Median over the rounds; -1 if unknown.
     auto median_ns = [&](SqlEngine engine) {
       std::vector<double> values;
       for (const Measurement* m : Rounds(results, phase, engine)) {
-        if (NanosPerRow(m, false) >= 0) values.push_back(NanosPerRow(m, false));
+        if (NanosPerRow(m, false) > 0) values.push_back(NanosPerRow(m, false));
       }
       return Median(values);
     };
+    auto rate = [&](SqlEngine engine) {
+      double ns = median_ns(engine);
+      return ns <= 0 ? std::string("-") : WithThousands(1e9 / ns);
+    };
     auto ratio = [&](bool cpu) {
-      double median = Median(SpeedupPerRound(results, phase, cpu));
-      return median < 0 ? std::string("-") : Format("%.2fx", median);
+      std::vector<double> ratios = SpeedupPerRound(results, phase, cpu);
+      return ratios.empty() ? std::string("-") : Format("%.2fx", Median(ratios));
     };
     auto number = [](double v) { return v < 0 ? std::string("-") : Format("%.0f", v); };
     auto above = [&](bool cpu) {
-      // Not PerRound: a difference can be negative.
-      std::vector<double> differences;
-      for (const Measurement* s : Rounds(results, phase, SqlEngine::kStrata)) {
-        for (const Measurement* f : Rounds(results, phase, SqlEngine::kFloor)) {
-          if (f->round != s->round || NanosPerRow(s, cpu) < 0 || NanosPerRow(f, cpu) < 0) continue;
-          differences.push_back(NanosPerRow(s, cpu) - NanosPerRow(f, cpu));
-        }
-      }
+      std::vector<double> differences =
+          PerRound(results, phase, SqlEngine::kStrata, SqlEngine::kFloor, cpu,
+                   [](double strata, double floor) { return strata - floor; });
       return differences.empty() ? std::string("-") : Format("%.0f", Median(differences));
     };
     std::printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", SqlPhaseName(phase),
                 WithThousands(static_cast<double>(any->rows)).c_str(),
-                median_rate(SqlEngine::kStrata).c_str(), median_rate(SqlEngine::kOrdinary).c_str(),
-                median_rate(SqlEngine::kFloor).c_str(), ratio(false).c_str(), ratio(true).c_str(),
+                rate(SqlEngine::kStrata).c_str(), rate(SqlEngine::kOrdinary).c_str(),
+                rate(SqlEngine::kFloor).c_str(), ratio(false).c_str(), ratio(true).c_str(),
                 number(median_ns(SqlEngine::kStrata)).c_str(),
                 number(median_ns(SqlEngine::kFloor)).c_str(), above(false).c_str(),
                 above(true).c_str());
