@@ -6,15 +6,19 @@
 //
 //   build/bench/sql_probe --db=/tmp/strata-sql-bench/strata/insert.db
 //       [--extension=build/strata.so] [--gets=200000] [--ranges=20000] [--passes=3]
-//       [--seed=7]
+//       [--seed=7] [--scans=1] [--keys_file=PATH]
 //
 // The keys are a sample of the table's own (every 14th row of a full scan, shuffled),
 // so the gets find their rows and the ranges start at stored keys, as sql_bench's do.
+// --keys_file keeps that sample between runs (written by the first, read by the next),
+// and --scans=0 leaves out each pass's full scan: with both, a run under callgrind
+// spends its time in the gets and ranges, not in scanning millions of rows.
 #include <sqlite3.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <random>
 #include <string>
 #include <string_view>
@@ -32,6 +36,8 @@ struct Flags {
   uint64_t ranges = 20000;
   uint64_t passes = 3;
   uint64_t seed = 7;
+  bool scans = true;
+  std::string keys_file;
 };
 
 bool ParseFlags(int argc, char** argv, Flags* flags) {
@@ -59,6 +65,11 @@ bool ParseFlags(int argc, char** argv, Flags* flags) {
       ok = ParseCount(v, &flags->passes);
     } else if (value_of("--seed=", &v)) {
       ok = ParseCount(v, &flags->seed);
+    } else if (value_of("--scans=", &v)) {
+      ok = v == "0" || v == "1";
+      flags->scans = v == "1";
+    } else if (value_of("--keys_file=", &v)) {
+      flags->keys_file = v;
     } else {
       ok = false;
     }
@@ -137,6 +148,30 @@ bool Scan(sqlite3* db, std::vector<std::string>* sample, uint64_t* rows, double*
   return Check(db, rc, sql);
 }
 
+// --keys_file: each key as a 4-byte little-endian length, then its bytes.
+bool ReadKeys(const std::string& path, std::vector<std::string>* keys) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  keys->clear();
+  uint32_t size;
+  while (in.read(reinterpret_cast<char*>(&size), sizeof(size))) {
+    std::string key(size, '\0');
+    if (!in.read(key.data(), size)) return false;
+    keys->push_back(std::move(key));
+  }
+  return in.eof() && !keys->empty();
+}
+
+bool WriteKeys(const std::string& path, const std::vector<std::string>& keys) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  for (const std::string& key : keys) {
+    const uint32_t size = static_cast<uint32_t>(key.size());
+    out.write(reinterpret_cast<const char*>(&size), sizeof(size));
+    out.write(key.data(), static_cast<std::streamsize>(key.size()));
+  }
+  return static_cast<bool>(out.flush());
+}
+
 int Main(int argc, char** argv) {
   Flags flags;
   if (!ParseFlags(argc, argv, &flags)) return 2;
@@ -158,10 +193,17 @@ int Main(int argc, char** argv) {
   std::vector<std::string> keys;
   uint64_t sampled_rows = 0;
   double sample_seconds = 0;
-  if (!Scan(db, &keys, &sampled_rows, &sample_seconds)) return 1;
-  if (keys.empty()) {
-    std::fprintf(stderr, "sql_probe: table t is empty\n");
-    return 1;
+  const bool keys_read = !flags.keys_file.empty() && ReadKeys(flags.keys_file, &keys);
+  if (!keys_read) {
+    if (!Scan(db, &keys, &sampled_rows, &sample_seconds)) return 1;
+    if (keys.empty()) {
+      std::fprintf(stderr, "sql_probe: table t is empty\n");
+      return 1;
+    }
+    if (!flags.keys_file.empty() && !WriteKeys(flags.keys_file, keys)) {
+      std::fprintf(stderr, "sql_probe: cannot write %s\n", flags.keys_file.c_str());
+      return 1;
+    }
   }
   std::shuffle(keys.begin(), keys.end(), std::mt19937_64(flags.seed));
   auto first = [&](uint64_t n) {
@@ -169,9 +211,14 @@ int Main(int argc, char** argv) {
   };
   const std::vector<std::string> get_keys = first(flags.gets);
   const std::vector<std::string> range_keys = first(flags.ranges);
-  std::printf("sql_probe %s (%s), %llu rows (first scan %.1f ns/row)\n", flags.db.c_str(),
-              flags.extension.c_str(), static_cast<unsigned long long>(sampled_rows),
-              sample_seconds * 1e9 / static_cast<double>(sampled_rows));
+  if (keys_read) {
+    std::printf("sql_probe %s (%s), %zu sampled keys read from %s\n", flags.db.c_str(),
+                flags.extension.c_str(), keys.size(), flags.keys_file.c_str());
+  } else {
+    std::printf("sql_probe %s (%s), %llu rows (first scan %.1f ns/row)\n", flags.db.c_str(),
+                flags.extension.c_str(), static_cast<unsigned long long>(sampled_rows),
+                sample_seconds * 1e9 / static_cast<double>(sampled_rows));
+  }
   std::printf("| pass | get us/stmt | range 100 us/stmt | range ns/row | scan ns/row |\n");
   std::printf("|--:|--:|--:|--:|--:|\n");
   for (uint64_t pass = 1; pass <= flags.passes; pass++) {
@@ -180,7 +227,7 @@ int Main(int argc, char** argv) {
     if (!RunKeyed(db, "SELECT v FROM t WHERE k = ?1", get_keys, &get_rows, &get_seconds) ||
         !RunKeyed(db, "SELECT k, v FROM t WHERE k >= ?1 ORDER BY k LIMIT 100", range_keys,
                   &range_rows, &range_seconds) ||
-        !Scan(db, nullptr, &scan_rows, &scan_seconds)) {
+        (flags.scans && !Scan(db, nullptr, &scan_rows, &scan_seconds))) {
       return 1;
     }
     if (get_rows != get_keys.size()) {
@@ -188,11 +235,17 @@ int Main(int argc, char** argv) {
                    static_cast<unsigned long long>(get_rows), get_keys.size());
       return 1;
     }
-    std::printf("| %llu | %.2f | %.2f | %.1f | %.1f |\n", static_cast<unsigned long long>(pass),
-                get_seconds * 1e6 / static_cast<double>(get_keys.size()),
-                range_seconds * 1e6 / static_cast<double>(range_keys.size()),
-                range_seconds * 1e9 / static_cast<double>(std::max<uint64_t>(range_rows, 1)),
-                scan_seconds * 1e9 / static_cast<double>(scan_rows));
+    // "-" for a statement kind the pass did not run.
+    auto per = [](double seconds, double scale, uint64_t count) {
+      char text[32] = "-";
+      if (count > 0) std::snprintf(text, sizeof(text), "%.2f", seconds * scale / static_cast<double>(count));
+      return std::string(text);
+    };
+    std::printf("| %llu | %s | %s | %s | %s |\n", static_cast<unsigned long long>(pass),
+                per(get_seconds, 1e6, get_keys.size()).c_str(),
+                per(range_seconds, 1e6, range_keys.size()).c_str(),
+                per(range_seconds, 1e9, range_rows).c_str(),
+                per(scan_seconds, 1e9, scan_rows).c_str());
   }
   sqlite3_close(db);
   return 0;

@@ -71,6 +71,11 @@ struct WriteScratch {
   std::string probe;  // the value KeyExists reads and ignores
 };
 
+struct StrataCursor;
+struct CursorDeleter {
+  void operator()(StrataCursor* cursor) const;
+};
+
 struct StrataTable {
   sqlite3_vtab base;  // must come first: SQLite sees a sqlite3_vtab*
   sqlite3* db = nullptr;
@@ -90,6 +95,11 @@ struct StrataTable {
   std::vector<int> key_position;   // user column -> position in the key, or -1
   int hidden_key_column = 0;       // index of the hidden encoded-key column
   WriteScratch write;
+  // The last closed cursor, reopened by the next xOpen: SQLite opens a cursor for every
+  // execution of a statement, and a point SELECT would otherwise allocate the cursor
+  // and its buffers each time (xOpen and xClose of one table run on its connection,
+  // never concurrently).
+  std::unique_ptr<StrataCursor, CursorDeleter> idle_cursor;
 };
 
 StrataTable* AsTable(sqlite3_vtab* vtab) { return reinterpret_cast<StrataTable*>(vtab); }
@@ -815,25 +825,57 @@ StrataCursor* AsCursor(sqlite3_vtab_cursor* cursor) {
   return reinterpret_cast<StrataCursor*>(cursor);
 }
 
+void CursorDeleter::operator()(StrataCursor* cursor) const { delete cursor; }
+
 int xOpen(sqlite3_vtab* vtab, sqlite3_vtab_cursor** out) {
   StrataTable* table = AsTable(vtab);
-  auto cursor = std::make_unique<StrataCursor>();
+  std::unique_ptr<StrataCursor, CursorDeleter> cursor = std::move(table->idle_cursor);
+  if (cursor == nullptr) {
+    cursor.reset(new StrataCursor());
+    cursor->table = table;
+    cursor->key_values.resize(table->key_columns.size());
+    cursor->key_scratch.resize(table->key_columns.size());
+  }
   std::memset(&cursor->base, 0, sizeof(cursor->base));
-  cursor->table = table;
   // One snapshot per cursor: a statement's reads (e.g. every probe of a join's inner
   // loop) see one consistent state of the store.
   cursor->snapshot = table->store->db()->GetSnapshot();
-  cursor->key_values.resize(table->key_columns.size());
-  cursor->key_scratch.resize(table->key_columns.size());
   *out = &cursor.release()->base;
   return SQLITE_OK;
 }
 
-int xClose(sqlite3_vtab_cursor* base) {
-  StrataCursor* cursor = AsCursor(base);
+// Puts a closed cursor back in the state xOpen makes, keeping only its buffers'
+// capacity (ranges, point_value, key_values, key_scratch, text_buffer): every field a
+// statement can leave behind is reset here.
+void ResetClosedCursor(StrataCursor* cursor) {
+  cursor->snapshot = nullptr;
+  cursor->ranges.clear();
+  cursor->range_index = 0;
+  cursor->descending = false;
+  cursor->fill_cache = true;
   cursor->iter.reset();
-  cursor->table->store->db()->ReleaseSnapshot(cursor->snapshot);
-  delete cursor;
+  cursor->bound_is_table_edge = false;
+  cursor->limit = -1;
+  cursor->offset = 0;
+  cursor->eof = true;
+  cursor->key = {};
+  cursor->value = {};
+  cursor->point_value.clear();
+  cursor->key_decoded = false;
+  cursor->row_reset = false;
+  cursor->row = RowReader();
+  cursor->status = Status::OK();
+}
+
+int xClose(sqlite3_vtab_cursor* base) {
+  std::unique_ptr<StrataCursor, CursorDeleter> cursor(AsCursor(base));
+  cursor->iter.reset();
+  StrataTable* table = cursor->table;
+  table->store->db()->ReleaseSnapshot(cursor->snapshot);
+  if (table->idle_cursor == nullptr) {
+    ResetClosedCursor(cursor.get());
+    table->idle_cursor = std::move(cursor);
+  }
   return SQLITE_OK;
 }
 
@@ -1108,7 +1150,7 @@ int xFilter(sqlite3_vtab_cursor* base, int idx_num, const char* idx_str, int arg
   if (empty) return SQLITE_OK;
 
   if (plan.kind == PlanKind::kPoint) {
-    cursor->ranges.push_back({prefix, std::string(), true});
+    cursor->ranges.push_back({std::move(prefix), std::string(), true});
   } else if (plan.kind == PlanKind::kInList) {
     int column = table->key_columns[fixed];
     std::vector<std::string> keys;
