@@ -819,6 +819,13 @@ struct StrataCursor {
   RowReader row;
   std::string text_buffer;
   Status status;
+  // The last plan xFilter decoded and the idxNum/idxStr it came from: a statement run
+  // again (a reopened cursor's usual next statement) skips decoding its plan. A pure
+  // function of those and the table's key, so kept when the cursor is reopened.
+  bool plan_decoded = false;
+  int plan_idx_num = 0;
+  std::string plan_idx_str;
+  DecodedPlan plan;
 };
 
 StrataCursor* AsCursor(sqlite3_vtab_cursor* cursor) {
@@ -1115,11 +1122,22 @@ int xFilter(sqlite3_vtab_cursor* base, int idx_num, const char* idx_str, int arg
   cursor->status = Status::OK();
   cursor->eof = true;
 
-  DecodedPlan plan;
-  if (!DecodePlan(idx_num, idx_str != nullptr ? idx_str : "", table->key_columns.size(), &plan) ||
-      plan.argv_count > argc) {
-    return Fail(table, Status::Corruption("cannot decode query plan '" +
-                                          std::string(idx_str != nullptr ? idx_str : "") + "'"));
+  const std::string_view plan_text = idx_str != nullptr ? idx_str : "";
+  if (!cursor->plan_decoded || cursor->plan_idx_num != idx_num ||
+      cursor->plan_idx_str != plan_text) {
+    cursor->plan_decoded =
+        DecodePlan(idx_num, plan_text, table->key_columns.size(), &cursor->plan);
+    if (!cursor->plan_decoded) {
+      return Fail(table,
+                  Status::Corruption("cannot decode query plan '" + std::string(plan_text) + "'"));
+    }
+    cursor->plan_idx_num = idx_num;
+    cursor->plan_idx_str.assign(plan_text);
+  }
+  const DecodedPlan& plan = cursor->plan;
+  if (plan.argv_count > argc) {
+    return Fail(table,
+                Status::Corruption("cannot decode query plan '" + std::string(plan_text) + "'"));
   }
   cursor->descending = plan.descending;
   cursor->fill_cache = plan.kind != PlanKind::kFullScan;

@@ -36,6 +36,8 @@ class DBImpl::SnapshotImpl final : public Snapshot {
   explicit SnapshotImpl(SequenceNumber s) : sequence(s) {}
   ~SnapshotImpl() override = default;
   const SequenceNumber sequence;
+  SnapshotImpl* newer = nullptr;  // links in DBImpl::newest_snapshot_'s list
+  SnapshotImpl* older = nullptr;
 };
 
 Status DB::Open(const Options& options, const std::string& path, std::unique_ptr<DB>* db) {
@@ -657,7 +659,9 @@ void DBImpl::ReleasePendingOutputs(const VersionEdit& edit) {
 
 SequenceNumber DBImpl::SmallestSnapshot() const {
   SequenceNumber smallest = versions_->LastSequence();
-  for (const SnapshotImpl* snapshot : snapshots_) smallest = std::min(smallest, snapshot->sequence);
+  for (const SnapshotImpl* s = newest_snapshot_; s != nullptr; s = s->older) {
+    smallest = std::min(smallest, s->sequence);
+  }
   return smallest;
 }
 
@@ -979,14 +983,17 @@ std::unique_ptr<Iterator> DBImpl::NewIterator(const ReadOptions& options) {
 const Snapshot* DBImpl::GetSnapshot() {
   std::lock_guard<std::mutex> guard(mutex_);
   auto* snapshot = new SnapshotImpl(versions_->LastSequence());
-  snapshots_.push_back(snapshot);
+  snapshot->older = newest_snapshot_;
+  if (newest_snapshot_ != nullptr) newest_snapshot_->newer = snapshot;
+  newest_snapshot_ = snapshot;
   return snapshot;
 }
 
 void DBImpl::ReleaseSnapshot(const Snapshot* snapshot) {
   std::lock_guard<std::mutex> guard(mutex_);
   auto* impl = const_cast<SnapshotImpl*>(static_cast<const SnapshotImpl*>(snapshot));
-  snapshots_.remove(impl);
+  (impl->newer != nullptr ? impl->newer->older : newest_snapshot_) = impl->older;
+  if (impl->older != nullptr) impl->older->newer = impl->newer;
   delete impl;
 }
 

@@ -10,7 +10,6 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
-#include <list>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -154,7 +153,9 @@ class DBImpl final : public DB {
 
   std::deque<Writer*> writers_;
   WriteBatch group_batch_;  // the leader's merged batch
-  std::list<SnapshotImpl*> snapshots_;
+  // Snapshots not yet released, newest first, linked through themselves: taking and
+  // releasing one (once per SQL statement) allocates only the snapshot.
+  SnapshotImpl* newest_snapshot_ = nullptr;
   // Table files being written, not yet in any Version: never delete them.
   std::set<uint64_t> pending_outputs_;
 
