@@ -851,6 +851,16 @@ int xOpen(sqlite3_vtab* vtab, sqlite3_vtab_cursor** out) {
   return SQLITE_OK;
 }
 
+// A parked cursor keeps its buffers for the next statement, but not one that a big
+// statement grew (an IN list of many keys, a row of megabytes): that memory would stay
+// with the table until its connection closes.
+constexpr size_t kMaxKeptCursorBuffer = 64 * 1024;
+
+template <typename Buffer>
+void DropIfLarge(Buffer* buffer, size_t capacity_bytes) {
+  if (capacity_bytes > kMaxKeptCursorBuffer) Buffer().swap(*buffer);
+}
+
 // Puts a closed cursor back in the state xOpen makes, keeping only its buffers'
 // capacity (ranges, point_value, key_values, key_scratch, text_buffer): every field a
 // statement can leave behind is reset here.
@@ -868,6 +878,10 @@ void ResetClosedCursor(StrataCursor* cursor) {
   cursor->key = {};
   cursor->value = {};
   cursor->point_value.clear();
+  DropIfLarge(&cursor->ranges, cursor->ranges.capacity() * sizeof(KeyRange));
+  DropIfLarge(&cursor->point_value, cursor->point_value.capacity());
+  DropIfLarge(&cursor->text_buffer, cursor->text_buffer.capacity());
+  for (std::string& scratch : cursor->key_scratch) DropIfLarge(&scratch, scratch.capacity());
   cursor->key_decoded = false;
   cursor->row_reset = false;
   cursor->row = RowReader();

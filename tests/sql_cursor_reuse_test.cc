@@ -106,6 +106,22 @@ TEST_F(SqlCursorReuseTest, AReopenedCursorReadsAtANewSnapshot) {
   EXPECT_EQ(Must("SELECT count(*) FROM t"), (SqlRows{{"int:1"}}));
 }
 
+TEST_F(SqlCursorReuseTest, BuffersABigStatementGrewAreDroppedAndTheNextStatementIsRight) {
+  // A 200 KiB value and an IN list of 5,000 keys grow the cursor's buffers past what a
+  // parked cursor keeps.
+  for (const char* table : {"t", "t_plain"}) {
+    Must(std::string("INSERT INTO ") + table + " VALUES (7, 'big', zeroblob(200000))");
+  }
+  ExpectSameRows("SELECT a, b, length(v) FROM t WHERE a = 7 AND b = 'big'");
+  std::string in_list = "SELECT a, b, v FROM t WHERE a IN (";
+  for (int i = 0; i < 5000; i++) in_list += std::to_string(i * 3 % 7919) + ",";
+  in_list += "4) ORDER BY a DESC, b DESC";
+  ExpectSameRows(in_list);
+  ExpectSameRows("SELECT * FROM t WHERE a = 7 AND b = 'big'");
+  ExpectSameRows("SELECT * FROM t WHERE a = 2 AND b = 'a'");
+  ExpectSameRows("SELECT a, b FROM t ORDER BY a, b");
+}
+
 TEST_F(SqlCursorReuseTest, ReopenedCursorsSeeTheTransactionsOwnWrites) {
   Must("BEGIN");
   for (const char* table : {"t", "t_plain"}) {
