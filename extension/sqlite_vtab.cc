@@ -861,31 +861,18 @@ void DropIfLarge(Buffer* buffer, size_t capacity_bytes) {
   if (capacity_bytes > kMaxKeptCursorBuffer) Buffer().swap(*buffer);
 }
 
-// Puts a closed cursor back in the state xOpen makes, keeping only its buffers'
-// capacity (ranges, point_value, key_values, key_scratch, text_buffer): every field a
-// statement can leave behind is reset here.
-void ResetClosedCursor(StrataCursor* cursor) {
+// Parks a closed cursor for the next xOpen. Its per-statement fields need no reset:
+// xFilter, which SQLite calls before anything reads a cursor, sets every one of them up,
+// as it does each time a join's inner loop filters one open cursor again. Parking only
+// lets go of what the last statement held: its snapshot, its ranges' keys, and any
+// buffer it grew past kMaxKeptCursorBuffer.
+void ParkClosedCursor(StrataCursor* cursor) {
   cursor->snapshot = nullptr;
   cursor->ranges.clear();
-  cursor->range_index = 0;
-  cursor->descending = false;
-  cursor->fill_cache = true;
-  cursor->iter.reset();
-  cursor->bound_is_table_edge = false;
-  cursor->limit = -1;
-  cursor->offset = 0;
-  cursor->eof = true;
-  cursor->key = {};
-  cursor->value = {};
-  cursor->point_value.clear();
   DropIfLarge(&cursor->ranges, cursor->ranges.capacity() * sizeof(KeyRange));
   DropIfLarge(&cursor->point_value, cursor->point_value.capacity());
   DropIfLarge(&cursor->text_buffer, cursor->text_buffer.capacity());
   for (std::string& scratch : cursor->key_scratch) DropIfLarge(&scratch, scratch.capacity());
-  cursor->key_decoded = false;
-  cursor->row_reset = false;
-  cursor->row = RowReader();
-  cursor->status = Status::OK();
 }
 
 int xClose(sqlite3_vtab_cursor* base) {
@@ -894,7 +881,7 @@ int xClose(sqlite3_vtab_cursor* base) {
   StrataTable* table = cursor->table;
   table->store->db()->ReleaseSnapshot(cursor->snapshot);
   if (table->idle_cursor == nullptr) {
-    ResetClosedCursor(cursor.get());
+    ParkClosedCursor(cursor.get());
     table->idle_cursor = std::move(cursor);
   }
   return SQLITE_OK;
